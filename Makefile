@@ -1,0 +1,48 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+MO     := launch/translations/vi/LC_MESSAGES/messages.mo
+export FLASK_APP := app.py
+
+.PHONY: run test setup lint translations extract-messages bench clean db
+
+$(STAMP): requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+$(MO): launch/translations/vi/LC_MESSAGES/messages.po $(STAMP)
+	$(BIN)/pybabel compile --statistics -d launch/translations
+
+setup: $(STAMP) $(MO)
+
+db: setup
+	$(BIN)/flask db upgrade
+	$(BIN)/flask demo load
+
+## Serve the embedded default (SQLite, one process, scheduler in-process) on http://127.0.0.1:5000
+run: db
+	@echo "Serving on http://$${HOST:-127.0.0.1}:$${PORT:-5000}  (Ctrl+C to stop)"
+	$(BIN)/python app.py
+
+## The whole suite (SQLite and, where it answers, PostgreSQL at 127.0.0.1:5432/test)
+test: setup
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: setup
+	$(BIN)/ruff check .
+
+## Re-extract the translatable strings and merge them into the catalogues
+extract-messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o launch/translations/messages.pot .
+	$(BIN)/pybabel update -i launch/translations/messages.pot -d launch/translations --no-fuzzy-matching
+
+bench: setup
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

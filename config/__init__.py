@@ -1,0 +1,189 @@
+"""Configuration classes, chosen by name, overridable from the environment.
+
+Nothing here reads a *required* variable at import time: `ProductionConfig.validate`
+checks them when the app is created and says exactly what is missing.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = BASE_DIR / "instance"
+
+#: The development secret. Production refuses to start with it.
+DEV_SECRET_KEY = "dev-only-insecure-secret-key-change-me"
+
+
+class ConfigError(RuntimeError):
+    """Raised when the configuration is unsafe or incomplete."""
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+def _normalise_db_url(url: str) -> str:
+    """Use psycopg 3 for PostgreSQL URLs given in the common short forms."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+class Config:
+    """Defaults for every environment: the embedded single-process setup."""
+
+    NAME = "default"
+    SECRET_KEY = DEV_SECRET_KEY
+    SQLALCHEMY_DATABASE_URI = f"sqlite:///{INSTANCE_DIR / 'launch.db'}"
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    REDIS_URL: str | None = None
+
+    # Sessions and cookies.
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    WTF_CSRF_TIME_LIMIT = None  # a host may keep a form open through a whole ceremony
+
+    # Languages and time.
+    BABEL_DEFAULT_LOCALE = "vi"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
+    LANGUAGES = ("vi", "en")
+
+    # Rate limits (Flask-Limiter); storage switches to Redis when REDIS_URL is set.
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    LOGIN_RATE_LIMIT = "10 per minute"
+    CHECKIN_RATE_LIMIT = "600 per minute"
+
+    # Upload limits (CSV imports).
+    MAX_CONTENT_LENGTH = 5 * 1024 * 1024
+
+    # Scheduler: in-process for the embedded default; its own process when scaled out.
+    SCHEDULER_ENABLED = True
+    SCHEDULER_SWEEP_SECONDS = 5
+    #: A reminder found late (e.g. after a restart) is still sent within this many minutes.
+    SCHEDULER_MISFIRE_GRACE_MINUTES = 30
+
+    # Public address used in QR codes and links sent outside the app.
+    PUBLIC_BASE_URL = "http://127.0.0.1:5000"
+
+    # Socket.IO.
+    SOCKETIO_ASYNC_MODE = "threading"
+    WALL_COALESCE_SECONDS = 0.25
+    PRESENCE_TIMEOUT_SECONDS = 45
+
+    # Mail (SMTP); None disables e-mail.
+    MAIL_SERVER: str | None = None
+    MAIL_PORT = 25
+    MAIL_FROM = "launch@localhost"
+
+    ITEMS_PER_PAGE = 50
+    PASSWORD_HASH_METHOD = "scrypt"
+
+    @classmethod
+    def from_env(cls) -> dict:
+        """Values from the environment that override the class defaults."""
+        out: dict = {}
+        if os.environ.get("SECRET_KEY"):
+            out["SECRET_KEY"] = os.environ["SECRET_KEY"]
+        if os.environ.get("DATABASE_URL"):
+            out["SQLALCHEMY_DATABASE_URI"] = _normalise_db_url(os.environ["DATABASE_URL"])
+        if os.environ.get("REDIS_URL"):
+            out["REDIS_URL"] = os.environ["REDIS_URL"]
+            out["RATELIMIT_STORAGE_URI"] = os.environ["REDIS_URL"]
+        if os.environ.get("PUBLIC_BASE_URL"):
+            out["PUBLIC_BASE_URL"] = os.environ["PUBLIC_BASE_URL"].rstrip("/")
+        if os.environ.get("SCHEDULER_ENABLED") is not None:
+            out["SCHEDULER_ENABLED"] = _env_bool("SCHEDULER_ENABLED", True)
+        if os.environ.get("MAIL_SERVER"):
+            out["MAIL_SERVER"] = os.environ["MAIL_SERVER"]
+            out["MAIL_PORT"] = _env_int("MAIL_PORT", 25)
+        if os.environ.get("MAIL_FROM"):
+            out["MAIL_FROM"] = os.environ["MAIL_FROM"]
+        return out
+
+    @classmethod
+    def validate(cls, config: dict) -> None:
+        """Check the final configuration; development accepts anything."""
+
+
+class DevelopmentConfig(Config):
+    """`make run`: SQLite in instance/, scheduler in-process."""
+
+    NAME = "development"
+
+
+class TestingConfig(Config):
+    """Tests: in-memory by default, no CSRF, no scheduler thread, no real mail."""
+
+    NAME = "testing"
+    TESTING = True
+    SECRET_KEY = "testing-secret-key"
+    SQLALCHEMY_DATABASE_URI = "sqlite://"
+    WTF_CSRF_ENABLED = False
+    SCHEDULER_ENABLED = False
+    RATELIMIT_ENABLED = False
+    MAIL_SERVER = None
+    PUBLIC_BASE_URL = "https://launch.test"
+    WALL_COALESCE_SECONDS = 0.0
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # fast tests; production keeps scrypt
+
+    @classmethod
+    def from_env(cls) -> dict:
+        """Tests pick their database through TEST_DATABASE_URL only."""
+        out: dict = {}
+        if os.environ.get("TEST_DATABASE_URL"):
+            out["SQLALCHEMY_DATABASE_URI"] = _normalise_db_url(os.environ["TEST_DATABASE_URL"])
+        return out
+
+
+class ProductionConfig(Config):
+    """Scaled out: PostgreSQL, Redis, secure cookies, scheduler in its own process."""
+
+    NAME = "production"
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+    SCHEDULER_ENABLED = False  # the Procfile's `scheduler:` process runs it
+    PREFERRED_URL_SCHEME = "https"
+
+    @classmethod
+    def validate(cls, config: dict) -> None:
+        """Refuse to start with a missing or default secret: sessions and QR tokens depend on it."""
+        key = config.get("SECRET_KEY")
+        if not key or key == DEV_SECRET_KEY:
+            raise ConfigError(
+                "SECRET_KEY is missing or is the development default. Set the SECRET_KEY "
+                "environment variable to a long random value, e.g. "
+                "`python -c 'import secrets; print(secrets.token_hex(32))'`. "
+                "It signs sessions and QR check-in tokens."
+            )
+        if len(key) < 16:
+            raise ConfigError("SECRET_KEY is too short: use at least 16 random characters.")
+
+
+CONFIGS: dict[str, type[Config]] = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def get_config(name: str | None = None) -> type[Config]:
+    """The config class for `name`, or for LAUNCH_CONFIG, or development."""
+    name = name or os.environ.get("LAUNCH_CONFIG", "development")
+    try:
+        return CONFIGS[name]
+    except KeyError:
+        raise ConfigError(f"Unknown configuration {name!r}; choose one of {sorted(CONFIGS)}") from None

@@ -1,0 +1,148 @@
+"""The launch manager: schedule a province-wide video-conference launch, check points in by QR,
+watch them live, and run the follow-up campaigns."""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import Flask, has_request_context, request, session
+from flask_login import current_user
+from sqlalchemy import event as sa_event
+from sqlalchemy.engine import Engine
+
+from config import INSTANCE_DIR, get_config
+from launch.extensions import babel, csrf, db, limiter, login_manager, migrate, socketio
+
+
+def create_app(config_name: str | None = None, **overrides: Any) -> Flask:
+    """Build the app: config class + environment + `overrides` (tests), extensions, blueprints."""
+    app = Flask(__name__, instance_path=str(INSTANCE_DIR), instance_relative_config=False)
+    config_class = get_config(config_name)
+    app.config.from_object(config_class)
+    app.config.update(config_class.from_env())
+    app.config.update(overrides)
+    config_class.validate(app.config)
+    app.config.setdefault("CONFIG_NAME", config_class.NAME)
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    _init_database(app)
+    _init_i18n(app)
+    _init_security(app)
+    _init_socketio(app)
+
+    from launch import models  # noqa: F401  (registers the tables)
+    from launch.cli import register_cli
+    from launch.realtime import init_realtime
+    from launch.web import register_web
+
+    register_web(app)
+    register_cli(app)
+    init_realtime(app)
+
+    if app.config.get("SCHEDULER_ENABLED"):
+        from launch.jobs.scheduler import start_in_process
+
+        start_in_process(app)
+    return app
+
+
+def _init_database(app: Flask) -> None:
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    if uri.startswith("sqlite"):
+        options.setdefault("connect_args", {}).update({"check_same_thread": False, "timeout": 30})
+    else:
+        options.setdefault("pool_pre_ping", True)
+        options.setdefault("pool_size", 10)
+        options.setdefault("max_overflow", 20)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"),
+                     render_as_batch=True)
+
+
+@sa_event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record) -> None:  # noqa: ANN001
+    """Foreign keys on, and WAL so the wall can read while check-ins write."""
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+
+def select_locale() -> str:
+    """Session choice, then the user's saved choice, then Vietnamese."""
+    languages = ("vi", "en")
+    if not has_request_context():
+        return "vi"
+    chosen = session.get("lang")
+    if chosen in languages:
+        return chosen
+    if getattr(current_user, "is_authenticated", False) and current_user.locale in languages:
+        return current_user.locale
+    asked = request.args.get("lang")
+    if asked in languages:
+        return asked
+    return "vi"
+
+
+def _init_i18n(app: Flask) -> None:
+    babel.init_app(
+        app,
+        locale_selector=select_locale,
+        timezone_selector=lambda: "Asia/Ho_Chi_Minh",
+        default_translation_directories="translations",
+    )
+
+
+def _init_security(app: Flask) -> None:
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.session_protection = "strong"
+    from flask_babel import lazy_gettext
+
+    login_manager.login_message = lazy_gettext("Please sign in to open this page.")
+    login_manager.login_message_category = "info"
+    limiter.init_app(app)
+
+    @login_manager.user_loader
+    def load_user(user_id: str):  # noqa: ANN202
+        from launch.models import User
+
+        try:
+            return db.session.get(User, int(user_id))
+        except (TypeError, ValueError):
+            return None
+
+    @app.after_request
+    def security_headers(response):  # noqa: ANN001, ANN202
+        headers = response.headers
+        headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; "
+            "img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self' ws: wss:; "
+            "worker-src 'self' blob:; frame-ancestors 'none'; base-uri 'self'; form-action 'self'; "
+            "object-src 'none'",
+        )
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("Referrer-Policy", "same-origin")
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("Permissions-Policy", "camera=(self), microphone=(), geolocation=()")
+        if request.is_secure:
+            headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        return response
+
+
+def _init_socketio(app: Flask) -> None:
+    socketio.init_app(
+        app,
+        async_mode=app.config["SOCKETIO_ASYNC_MODE"],
+        message_queue=app.config.get("REDIS_URL"),
+        ping_interval=app.config.get("SOCKETIO_PING_INTERVAL", 20),
+        ping_timeout=app.config.get("SOCKETIO_PING_TIMEOUT", 20),
+        manage_session=False,
+    )

@@ -1,0 +1,85 @@
+"""Command-line interface: `flask users ...`, `flask directory ...`, `flask demo ...`, `flask scheduler run`."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from launch.services.errors import DomainError, ValidationFailed
+
+users_cli = AppGroup("users", help="Manage accounts.")
+directory_cli = AppGroup("directory", help="The directory of connection points.")
+demo_cli = AppGroup("demo", help="Demo data.")
+scheduler_cli = AppGroup("scheduler", help="The scheduler process.")
+
+
+def _fail(exc: DomainError) -> None:
+    click.echo(f"error [{exc.code}]: {exc.message}", err=True)
+    for err in getattr(exc, "errors", []):
+        click.echo(f"  {err}", err=True)
+    sys.exit(1)
+
+
+@users_cli.command("create")
+@click.argument("username")
+@click.option("--role", type=click.Choice(["operator", "host", "viewer"]), required=True)
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--name", "display_name", default=None, help="Display name.")
+@click.option("--unit", "units", multiple=True, help="Unit code a host acts for (repeatable).")
+@click.option("--email", default=None)
+@click.option("--phone", default=None)
+def create_user_command(username: str, role: str, password: str, display_name: str | None,
+                        units: tuple[str, ...], email: str | None, phone: str | None) -> None:
+    """Create an account."""
+    from launch.services.users import create_user
+
+    try:
+        user = create_user(username, password, role, display_name=display_name, unit_codes=units,
+                           email=email, phone=phone)
+    except DomainError as exc:
+        _fail(exc)
+    click.echo(f"created {user.username} ({user.role})")
+
+
+@directory_cli.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=False)
+def import_command(path: Path | None) -> None:
+    """Import a directory CSV (default: the bundled Quảng Ngãi file); all or nothing."""
+    from launch.services import directory
+
+    path = path or directory.BUNDLED_CSV
+    try:
+        result = directory.import_directory(path.read_bytes(), source=path.name)
+    except ValidationFailed as exc:
+        _fail(exc)
+    click.echo(f"{path.name}: {result.created} created, {result.updated} updated, {result.unchanged} unchanged")
+
+
+@demo_cli.command("load")
+def demo_load_command() -> None:
+    """Load the bundled directory and the demo data (safe to run again)."""
+    from launch.services.demo import load_demo
+
+    accounts = load_demo()
+    click.echo("Demo accounts (user / password / role):")
+    for username, password, role in accounts:
+        click.echo(f"  {username:12} {password:22} {role}")
+
+
+@scheduler_cli.command("run")
+def scheduler_run_command() -> None:
+    """Run the one scheduler process (scaled-out deployments; the web processes run none)."""
+    from flask import current_app
+
+    from launch.jobs.scheduler import run_forever
+
+    run_forever(current_app._get_current_object())
+
+
+def register_cli(app: Flask) -> None:
+    """Attach the command groups to the app."""
+    for group in (users_cli, directory_cli, demo_cli, scheduler_cli):
+        app.cli.add_command(group)

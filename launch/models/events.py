@@ -1,0 +1,109 @@
+"""Launch events, their agenda and the points invited to them."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from launch.clock import utcnow
+from launch.extensions import db
+from launch.models.types import UTCDateTime
+from launch.models.units import Unit
+from launch.models.users import User
+
+#: Lifecycle: draft -> scheduled -> testing (connection-test window) -> live -> ended; or cancelled.
+EVENT_STATES = ("draft", "scheduled", "testing", "live", "ended", "cancelled")
+DEFAULT_REMINDER_OFFSETS = [24 * 60, 60, 15]  # minutes before the start
+
+
+class Event(db.Model):
+    """A launch ceremony run from a host point and broadcast to invited points."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str | None] = mapped_column(Text)
+    start_dt: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    end_dt: Mapped[datetime] = mapped_column(UTCDateTime)
+    state: Mapped[str] = mapped_column(String(16), default="draft", index=True)
+    state_changed_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    host_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    meeting_url: Mapped[str | None] = mapped_column(String(500))
+    meeting_id: Mapped[str | None] = mapped_column(String(100))
+    meeting_passcode: Mapped[str | None] = mapped_column(String(100))
+    #: Minutes before the start when the connection-test window opens.
+    test_window_minutes: Mapped[int] = mapped_column(Integer, default=60)
+    #: Minutes after the start after which a point not checked in is absent.
+    absence_grace_minutes: Mapped[int] = mapped_column(Integer, default=10)
+    #: Reminder offsets, minutes before the start.
+    reminder_offsets: Mapped[list] = mapped_column(JSON, default=lambda: list(DEFAULT_REMINDER_OFFSETS))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    host_unit: Mapped[Unit | None] = relationship()
+    created_by: Mapped[User | None] = relationship()
+    agenda: Mapped[list[AgendaItem]] = relationship(
+        back_populates="event", order_by="AgendaItem.position", cascade="all, delete-orphan"
+    )
+    points: Mapped[list[EventPoint]] = relationship(back_populates="event", cascade="all, delete-orphan")
+
+
+class AgendaItem(db.Model):
+    """A timed item of an event's programme."""
+
+    __tablename__ = "agenda_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    starts_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    title: Mapped[str] = mapped_column(String(300))
+    presenter: Mapped[str | None] = mapped_column(String(200))
+
+    event: Mapped[Event] = relationship(back_populates="agenda")
+
+
+class EventPoint(db.Model):
+    """A connection point invited to an event, with its site check-in and live facts."""
+
+    __tablename__ = "event_points"
+    __table_args__ = (UniqueConstraint("event_id", "unit_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    expected_attendance: Mapped[int] = mapped_column(Integer, default=0)
+    #: Room or endpoint for this event (overrides the unit's).
+    vc_endpoint: Mapped[str | None] = mapped_column(String(300))
+    #: Participant display name / endpoint id the meeting platform reports for this point.
+    meeting_name: Mapped[str | None] = mapped_column(String(200), index=True)
+    #: Bumped to revoke every QR issued before; tokens carry the version they were issued with.
+    token_version: Mapped[int] = mapped_column(Integer, default=1)
+    qr_issued_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    connection_tested_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Site check-in (once per point per event).
+    checked_in_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    checked_in_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    #: `qr`, `manual` (operator, by phone) or `api`.
+    checkin_method: Mapped[str | None] = mapped_column(String(16))
+    checkin_reason: Mapped[str | None] = mapped_column(String(500))
+    headcount: Mapped[int | None] = mapped_column(Integer)
+    headcount_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    absent_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Live facts: the meeting platform's view and the host page's presence.
+    in_call: Mapped[bool] = mapped_column(Boolean, default=False)
+    call_joined_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    call_left_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    call_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    last_seen_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    event: Mapped[Event] = relationship(back_populates="points")
+    unit: Mapped[Unit] = relationship()
+    checked_in_by: Mapped[User | None] = relationship()
+
+    @property
+    def is_checked_in(self) -> bool:
+        return self.checked_in_dt is not None

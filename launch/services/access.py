@@ -1,0 +1,35 @@
+"""Who may read or act for which unit. Every page and API asks here, never decides itself."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from launch.extensions import db
+from launch.models import Unit, User
+
+
+def scoped_unit_ids(user: User) -> set[int] | None:
+    """Units a user may act for: None means all (operators); hosts get their units and those below."""
+    if user.is_operator:
+        return None
+    if not user.is_host:
+        return set()
+    ids: set[int] = set()
+    frontier = [u.id for u in user.units]
+    while frontier:
+        ids.update(frontier)
+        frontier = list(
+            db.session.scalars(select(Unit.id).where(Unit.parent_id.in_(frontier))).all()
+        )
+        frontier = [i for i in frontier if i not in ids]
+    return ids
+
+
+def can_act_for(user: User, unit_id: int) -> bool:
+    """True if `user` may check in, report or edit for the unit."""
+    scope = scoped_unit_ids(user)
+    return scope is None or unit_id in scope
+
+
+def can_read_all(user: User) -> bool:
+    """Operators and viewers read everything; hosts only their scope."""
+    return user.is_operator or user.is_viewer

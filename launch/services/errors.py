@@ -1,0 +1,53 @@
+"""Domain errors carry a machine code; handlers turn them into a status and a translated message."""
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    """A refusal the user must be told about: `code` for machines, `message` for people.
+
+    `message` is already translated (built with gettext by the service) or a lazy string.
+    `status` is the HTTP status handlers should answer with.
+    """
+
+    status = 400
+
+    def __init__(self, code: str, message: Any, status: int | None = None, **details: Any) -> None:
+        super().__init__(str(message))
+        self.code = code
+        self.message = message
+        self.details = details
+        if status is not None:
+            self.status = status
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON body of an API refusal."""
+        return {"ok": False, "code": self.code, "message": str(self.message), **self.details}
+
+
+class NotFound(DomainError):
+    """The thing asked for does not exist."""
+
+    status = 404
+
+
+class Forbidden(DomainError):
+    """The user may not do this."""
+
+    status = 403
+
+
+class ValidationFailed(DomainError):
+    """Input refused; `errors` lists every problem (e.g. by CSV line)."""
+
+    status = 400
+
+    def __init__(self, code: str, message: Any, errors: list[Any] | None = None, **details: Any) -> None:
+        super().__init__(code, message, **details)
+        self.errors = errors or []
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        out["errors"] = [str(e) for e in self.errors]
+        return out

@@ -1,0 +1,21 @@
+// Small progressive enhancements shared by every page (no inline scripts: the CSP forbids them).
+(function () {
+  "use strict";
+  // Prevent double submits: disable the submit button once a form is on its way.
+  document.addEventListener("submit", function (e) {
+    var form = e.target;
+    if (form.dataset.confirm && !window.confirm(form.dataset.confirm)) { e.preventDefault(); return; }
+    if (form.dataset.submitting === "1") { e.preventDefault(); return; }
+    form.dataset.submitting = "1";
+    Array.prototype.forEach.call(form.querySelectorAll("button[type=submit]"), function (b) {
+      b.disabled = true; b.dataset.label = b.textContent; if (b.dataset.busy) { b.textContent = b.dataset.busy; }
+    });
+  });
+  // Coming back with the browser's back button re-enables forms.
+  window.addEventListener("pageshow", function () {
+    Array.prototype.forEach.call(document.querySelectorAll("form[data-submitting]"), function (f) {
+      delete f.dataset.submitting;
+      Array.prototype.forEach.call(f.querySelectorAll("button[type=submit]"), function (b) { b.disabled = false; });
+    });
+  });
+})();

@@ -1,0 +1,103 @@
+"""HTTP layer: blueprints parse input, call a service, render. Nothing here decides domain rules."""
+from __future__ import annotations
+
+from flask import Flask, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import format_datetime, format_decimal
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from launch.clock import to_local
+from launch.services.errors import DomainError
+
+ROLE_LABELS = {"operator": _l("Operator"), "host": _l("Point host"), "viewer": _l("Viewer")}
+
+
+def wants_json() -> bool:
+    """API paths and clients that ask for JSON get JSON errors."""
+    if request.path.startswith("/api/"):
+        return True
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+
+
+def register_web(app: Flask) -> None:
+    """Register every blueprint, the error pages and the template helpers."""
+    from launch.web import admin, api, auth, campaigns, checkin, directory, events, main, wall
+
+    for module in (main, auth, directory, admin, events, checkin, api, campaigns, wall):
+        app.register_blueprint(module.bp)
+
+    @app.errorhandler(DomainError)
+    def domain_error(exc: DomainError):  # noqa: ANN202
+        if wants_json():
+            return jsonify(exc.to_dict()), exc.status
+        return render_template("error.html", code=exc.code, message=exc.message,
+                               errors=getattr(exc, "errors", []), status=exc.status), exc.status
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError):  # noqa: ANN202
+        message = _("The form expired or was sent twice. Reload the page and try again; nothing was saved.")
+        if wants_json():
+            return jsonify({"ok": False, "code": "csrf_failed", "message": message}), 400
+        flash(message, "error")
+        return redirect(request.referrer or url_for("main.home"))
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):  # noqa: ANN202
+        messages = {
+            400: _("The request was not understood."),
+            401: _("Please sign in."),
+            403: _("You do not have access to this page."),
+            404: _("This page does not exist."),
+            405: _("This action is not allowed here."),
+            413: _("The file is too large."),
+            429: _("Too many attempts. Wait a minute and try again."),
+        }
+        message = messages.get(exc.code or 500, _("Something went wrong. Try again."))
+        code = {401: "unauthorized", 403: "forbidden", 404: "not_found", 429: "rate_limited"}.get(
+            exc.code or 500, "http_error"
+        )
+        if wants_json():
+            return jsonify({"ok": False, "code": code, "message": message}), exc.code
+        return render_template("error.html", code=code, message=message, errors=[], status=exc.code), exc.code
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):  # noqa: ANN202
+        if isinstance(exc, HTTPException):
+            return http_error(exc)
+        app.logger.exception("unhandled error")
+        from launch.extensions import db
+
+        db.session.rollback()
+        message = _("Something went wrong on our side; nothing was saved. Try again.")
+        if wants_json():
+            return jsonify({"ok": False, "code": "server_error", "message": message}), 500
+        return render_template("error.html", code="server_error", message=message, errors=[], status=500), 500
+
+    @app.template_filter("dt")
+    def dt_filter(value, fmt: str = "dd/MM/yyyy HH:mm") -> str:  # noqa: ANN001
+        """A UTC datetime shown in Asia/Ho_Chi_Minh (Babel's timezone)."""
+        return format_datetime(value, fmt) if value else ""
+
+    @app.template_filter("num")
+    def num_filter(value) -> str:  # noqa: ANN001
+        """A number with the locale's grouping (8.090 in Vietnamese)."""
+        return format_decimal(value or 0)
+
+    @app.template_filter("localinput")
+    def local_input(value) -> str:  # noqa: ANN001
+        """A value for <input type=datetime-local>, in local time."""
+        local = to_local(value)
+        return local.strftime("%Y-%m-%dT%H:%M") if local else ""
+
+    @app.context_processor
+    def inject_globals() -> dict:
+        from flask_babel import get_locale
+
+        return {
+            "current_locale": str(get_locale() or "vi"),
+            "url_map_endpoints": app.view_functions,
+            "role_labels": ROLE_LABELS,
+        }

@@ -1,0 +1,74 @@
+"""Sign in, sign out, language switch."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+
+from launch.extensions import db, limiter
+from launch.services import audit
+from launch.services.users import authenticate
+from launch.web.forms import LoginForm
+
+bp = Blueprint("auth", __name__)
+
+
+def safe_next(target: str | None) -> str | None:
+    """Only same-site relative paths: never an open redirect."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _login_key() -> str:
+    """Per user name and address: a shared office address does not lock everyone out."""
+    name = (request.form.get("username") or "").strip().lower()
+    return f"login:{request.remote_addr}:{name}"
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, key_func=_login_key, methods=["POST"])
+def login():  # noqa: ANN201
+    """Sign-in page."""
+    if current_user.is_authenticated:
+        return redirect(url_for("main.home"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = authenticate(form.username.data, form.password.data)
+        if user is None:
+            audit.record_now("auth.failed", f"failed sign-in for {form.username.data[:80]!r}",
+                             actor="anonymous")
+            flash(_("Wrong user name or password."), "error")
+        else:
+            session.clear()
+            login_user(user, remember=form.remember.data)
+            return redirect(safe_next(request.args.get("next")) or url_for("main.home"))
+    return render_template("auth/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():  # noqa: ANN201
+    """Sign out (POST, so a link elsewhere cannot sign you out)."""
+    logout_user()
+    flash(_("You are signed out."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/lang/<code>")
+def set_language(code: str):  # noqa: ANN201
+    """Switch the interface language and come back."""
+    if code in current_app.config["LANGUAGES"]:
+        session["lang"] = code
+        if current_user.is_authenticated:
+            current_user.locale = code
+            db.session.commit()
+    return redirect(safe_next(request.args.get("next")) or url_for("main.home"))

@@ -1,0 +1,84 @@
+"""The directory of connection points: tree, searchable list, details, edits, CSV import."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from launch.extensions import db
+from launch.models.units import LEVELS
+from launch.services import directory
+from launch.services.access import can_act_for, can_read_all
+from launch.services.errors import ValidationFailed
+from launch.web.access import operator_required
+from launch.web.forms import ImportForm, UnitForm
+
+bp = Blueprint("directory", __name__, url_prefix="/directory")
+
+
+@bp.route("/")
+@login_required
+def index():  # noqa: ANN201
+    """Searchable, paginated list; the search ignores diacritics and case."""
+    q = request.args.get("q", "").strip()[:100]
+    level = request.args.get("level") if request.args.get("level") in LEVELS else None
+    stmt = directory.search_query(q, level)
+    page = db.paginate(stmt, per_page=current_app.config["ITEMS_PER_PAGE"], error_out=False)
+    return render_template("directory/index.html", page=page, q=q, level=level, levels=LEVELS,
+                           level_labels=directory.LEVEL_LABELS)
+
+
+@bp.route("/tree")
+@login_required
+def tree():  # noqa: ANN201
+    """The province, its districts and their communes."""
+    return render_template("directory/tree.html", roots=directory.unit_tree(),
+                           level_labels=directory.LEVEL_LABELS)
+
+
+@bp.route("/units/<int:unit_id>", methods=["GET", "POST"])
+@login_required
+def unit(unit_id: int):  # noqa: ANN201
+    """A unit's connection-point details; operators edit them."""
+    unit = directory.get_unit(unit_id)
+    if not (can_read_all(current_user) or can_act_for(current_user, unit.id)):
+        abort(403)
+    form = UnitForm(obj=unit)
+    if request.method == "POST":
+        if not current_user.is_operator:
+            abort(403)
+        if form.validate_on_submit():
+            try:
+                changed = directory.update_unit(unit, {f: getattr(form, f).data for f in
+                                                       (*directory.EDITABLE_FIELDS, "expected_attendance")},
+                                                actor=current_user)
+            except ValidationFailed as exc:
+                for err in exc.errors:
+                    flash(str(err), "error")
+            else:
+                flash(_("Saved.") if changed else _("Nothing changed."), "success")
+                return redirect(url_for(".unit", unit_id=unit.id))
+    return render_template("directory/unit.html", unit=unit, form=form, level_labels=directory.LEVEL_LABELS)
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@operator_required
+def import_csv():  # noqa: ANN201
+    """Upload a directory CSV: refused whole with every bad line listed, or applied whole."""
+    form = ImportForm()
+    errors: list = []
+    result = None
+    if form.validate_on_submit():
+        data = form.file.data.read()
+        try:
+            result = directory.import_directory(data, actor=current_user, source=form.file.data.filename or "upload")
+        except ValidationFailed as exc:
+            flash(str(exc.message), "error")
+            errors = exc.errors
+        else:
+            flash(_("Import done: %(c)d created, %(u)d updated, %(n)d unchanged.",
+                    c=result.created, u=result.updated, n=result.unchanged), "success")
+    elif request.method == "POST":
+        flash(_("Choose a CSV file to import."), "error")
+    return render_template("directory/import.html", form=form, errors=errors, result=result,
+                           required=directory.REQUIRED_COLUMNS, optional=directory.OPTIONAL_COLUMNS)

@@ -1,0 +1,192 @@
+"""Shared fixtures: an app per test on SQLite and on PostgreSQL, clients, accounts, the directory."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+
+from launch import create_app
+from launch.extensions import db
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+PG_ADMIN_URL = os.environ.get("PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+PG_TEST_DB = os.environ.get("PG_TEST_DB", "launch_test")
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+def service_missing(what: str, why: str) -> None:
+    """Skip a service test where the service is absent, except in CI, where it must run."""
+    if IN_CI:
+        pytest.fail(f"{what} is required in CI but unavailable: {why}")
+    pytest.skip(f"{what} unavailable: {why}")
+
+
+def ensure_pg_database(name: str) -> str:
+    """Create database `name` on the local PostgreSQL if needed; return its SQLAlchemy URL."""
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            exists = conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
+            if not exists:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> str:
+    """URL of the PostgreSQL test database (skipped outside CI when PostgreSQL does not answer)."""
+    try:
+        return ensure_pg_database(PG_TEST_DB)
+    except Exception as exc:  # noqa: BLE001
+        service_missing("PostgreSQL", str(exc).splitlines()[0])
+        raise
+
+
+_pg_schema_ready = False
+
+
+def _reset_pg(app) -> None:
+    global _pg_schema_ready
+    with app.app_context():
+        if not _pg_schema_ready:
+            db.drop_all()
+            db.create_all()
+            _pg_schema_ready = True
+        else:
+            tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+            db.session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            db.session.commit()
+
+
+class IsolatedClient(FlaskClient):
+    """A test client whose every request runs in its own app context.
+
+    The `app` fixture keeps an app context pushed for the test's own database work; without this,
+    requests would share its `g` (Flask-Login's cached user) and its database session.
+    """
+
+    def open(self, *args, **kwargs):  # noqa: D102
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def compiled_translations() -> None:
+    """Compile the message catalogues if they are missing or older than the .po files."""
+    root = Path(__file__).resolve().parent.parent / "launch" / "translations"
+    for po in root.glob("*/LC_MESSAGES/messages.po"):
+        mo = po.with_suffix(".mo")
+        if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
+            subprocess.run([sys.executable, "-m", "babel.messages.frontend", "compile", "-d", str(root)],
+                           check=True, capture_output=True)
+            break
+
+
+def make_app(database: str, request: pytest.FixtureRequest, **overrides):
+    """An app in testing config on `database` ("sqlite" or "postgres"), with an empty schema."""
+    if database == "postgres":
+        url = request.getfixturevalue("pg_url")
+        application = create_app("testing", SQLALCHEMY_DATABASE_URI=url, **overrides)
+        _reset_pg(application)
+    else:
+        application = create_app("testing", **overrides)
+        with application.app_context():
+            db.create_all()
+    application.test_client_class = IsolatedClient
+    return application
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database(request: pytest.FixtureRequest) -> str:
+    """Each database-backed test runs on SQLite and on PostgreSQL."""
+    return request.param
+
+
+@pytest.fixture
+def app_overrides() -> dict:
+    """Override in a test module to change the app's config."""
+    return {}
+
+
+@pytest.fixture
+def app(database: str, request: pytest.FixtureRequest, app_overrides: dict) -> Iterator:
+    """A fresh app and empty database for one test, inside an app context."""
+    application = make_app(database, request, **app_overrides)
+    ctx = application.app_context()
+    ctx.push()
+    try:
+        yield application
+    finally:
+        db.session.remove()
+        if database == "sqlite":
+            db.drop_all()
+        db.engine.dispose()
+        ctx.pop()
+
+
+@pytest.fixture
+def client(app):
+    """A test client (cookies kept between requests)."""
+    return app.test_client()
+
+
+@pytest.fixture
+def directory(app):
+    """The bundled Quảng Ngãi directory, loaded."""
+    from launch.services.directory import import_bundled_directory
+
+    import_bundled_directory()
+    return app
+
+
+@pytest.fixture
+def make_user(app):
+    """Factory: make_user("host", units=["524"]) -> User (password "password123")."""
+    from launch.services.users import create_user
+
+    counter = {"n": 0}
+
+    def factory(role: str, units: tuple[str, ...] | list[str] = (), username: str | None = None, **kw):
+        counter["n"] += 1
+        return create_user(username or f"{role}{counter['n']}", "password123", role, unit_codes=tuple(units), **kw)
+
+    return factory
+
+
+def login(client, username: str, password: str = "password123"):
+    """Sign `client` in; returns the response."""
+    return client.post("/login", data={"username": username, "password": password}, follow_redirects=False)
+
+
+@pytest.fixture
+def users(directory, make_user):
+    """One account of each role, plus hosts at district and commune level (Bình Sơn and Bình Thạnh)."""
+    return {
+        "operator": make_user("operator", username="op"),
+        "viewer": make_user("viewer", username="viewer"),
+        "district_host": make_user("host", units=["524"], username="dhost"),
+        "commune_host": make_user("host", units=["21046"], username="chost"),
+        "other_host": make_user("host", units=["522"], username="ohost"),
+    }
+
+
+@pytest.fixture
+def as_user(app, users):
+    """as_user("operator") -> a test client signed in as that fixture user."""
+
+    def factory(key: str):
+        c = app.test_client()
+        resp = login(c, users[key].username)
+        assert resp.status_code == 302, resp.data[:500]
+        return c
+
+    return factory
