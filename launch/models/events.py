@@ -75,6 +75,8 @@ class EventPoint(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    #: The event's host point (the IOC): shown on the wall first, not counted among the invited.
+    is_host: Mapped[bool] = mapped_column(Boolean, default=False)
     expected_attendance: Mapped[int] = mapped_column(Integer, default=0)
     #: Room or endpoint for this event (overrides the unit's).
     vc_endpoint: Mapped[str | None] = mapped_column(String(300))

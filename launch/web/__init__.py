@@ -24,9 +24,9 @@ def wants_json() -> bool:
 
 def register_web(app: Flask) -> None:
     """Register every blueprint, the error pages and the template helpers."""
-    from launch.web import admin, api, auth, campaigns, checkin, directory, events, main, wall
+    from launch.web import admin, api, auth, campaigns, checkin, directory, events, main, notices, wall
 
-    for module in (main, auth, directory, admin, events, checkin, api, campaigns, wall):
+    for module in (main, auth, directory, admin, events, notices, checkin, api, campaigns, wall):
         app.register_blueprint(module.bp)
 
     @app.errorhandler(DomainError)

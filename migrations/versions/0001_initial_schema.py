@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 10:13:49.336787
+Create Date: 2026-11-27 10:20:23.170412
 
 """
 from alembic import op
@@ -162,6 +162,7 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('event_id', sa.Integer(), nullable=False),
     sa.Column('unit_id', sa.Integer(), nullable=False),
+    sa.Column('is_host', sa.Boolean(), nullable=False),
     sa.Column('expected_attendance', sa.Integer(), nullable=False),
     sa.Column('vc_endpoint', sa.String(length=300), nullable=True),
     sa.Column('meeting_name', sa.String(length=200), nullable=True),

@@ -1,0 +1,1 @@
+"""Follow-up campaigns (filled in by the campaigns feature)."""

@@ -1,0 +1,1 @@
+"""Launch events (filled in by the events feature)."""
