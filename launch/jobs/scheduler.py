@@ -27,7 +27,26 @@ def sweep(app: Flask) -> int:
         return scheduling.run_due_tasks()
 
 
+def presence(app: Flask) -> int:
+    """Flag host pages that went silent (signal lost) and announce it."""
+    from launch.services.presence import check_presence
+
+    with app.app_context():
+        return check_presence()
+
+
 def _add_jobs(scheduler: BackgroundScheduler | BlockingScheduler, app: Flask) -> None:
+    scheduler.add_job(
+        presence,
+        "interval",
+        args=[app],
+        seconds=app.config.get("PRESENCE_SWEEP_SECONDS", 5),
+        id="presence",
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=None,
+        replace_existing=True,
+    )
     scheduler.add_job(
         sweep,
         "interval",
