@@ -70,13 +70,18 @@ def demo_load_command() -> None:
 
 
 @scheduler_cli.command("run")
-def scheduler_run_command() -> None:
+@click.option("--once", is_flag=True, help="Run one sweep (due tasks, then pending notices) and exit.")
+def scheduler_run_command(once: bool) -> None:
     """Run the one scheduler process (scaled-out deployments; the web processes run none)."""
     from flask import current_app
 
-    from launch.jobs.scheduler import run_forever
+    from launch.jobs.scheduler import run_forever, sweep
 
-    run_forever(current_app._get_current_object())
+    app = current_app._get_current_object()
+    if once:
+        click.echo(f"{sweep(app)} task(s) run")
+        return
+    run_forever(app)
 
 
 def register_cli(app: Flask) -> None:

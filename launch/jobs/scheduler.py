@@ -10,6 +10,7 @@ import logging
 import os
 import threading
 
+import click
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
@@ -20,11 +21,17 @@ _scheduler: BackgroundScheduler | None = None
 
 
 def sweep(app: Flask) -> int:
-    """Run every due task once; returns how many ran."""
-    from launch.services import scheduling
+    """Run every due task once, then deliver the pending e-mail and webhook notices; returns tasks run."""
+    from launch.services import notifications, scheduling
 
     with app.app_context():
-        return scheduling.run_due_tasks()
+        try:
+            return scheduling.run_due_tasks()
+        finally:
+            try:
+                notifications.deliver_pending()
+            except Exception:  # noqa: BLE001  (the next sweep tries again; rows stay pending)
+                log.exception("notice delivery failed")
 
 
 def presence(app: Flask) -> int:
@@ -60,11 +67,35 @@ def _add_jobs(scheduler: BackgroundScheduler | BlockingScheduler, app: Flask) ->
     )
 
 
+def should_start_in_process(app: Flask) -> bool:
+    """False in Werkzeug's reloader watcher (its child serves and schedules) and under CLI commands.
+
+    `flask run` with the reloader (``--reload`` or ``--debug``) loads the app in the watcher process
+    too; only the child (WERKZEUG_RUN_MAIN=true) may start the scheduler, or every job would have two
+    schedulers. Other commands (`flask db upgrade`, `flask scheduler run`, ...) serve nothing.
+    """
+    child = os.environ.get("WERKZEUG_RUN_MAIN") == "true"
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:
+        from flask.cli import run_command
+
+        if ctx.command is not run_command:
+            return False  # a CLI command (the scheduler process runs its own, blocking, scheduler)
+        from flask.helpers import get_debug_flag
+
+        reload = ctx.params.get("reload")
+        if reload is None:  # as `flask run` decides it
+            reload = get_debug_flag()
+        return child or not reload
+    # socketio.run/app.run in debug: the reloader's child will start it.
+    return child or not app.debug
+
+
 def start_in_process(app: Flask) -> BackgroundScheduler | None:
     """Start the in-process scheduler once; never in Werkzeug's reloader parent."""
     global _scheduler
-    if app.debug and os.environ.get("WERKZEUG_RUN_MAIN") != "true":
-        return None  # the reloader's watcher process: the child will start it
+    if not should_start_in_process(app):
+        return None
     with _started:
         if _scheduler is not None:
             return _scheduler
@@ -74,6 +105,15 @@ def start_in_process(app: Flask) -> BackgroundScheduler | None:
         _scheduler = scheduler
         log.info("in-process scheduler started")
         return scheduler
+
+
+def stop_in_process() -> None:
+    """Stop the in-process scheduler (tests, shutdown)."""
+    global _scheduler
+    with _started:
+        if _scheduler is not None:
+            _scheduler.shutdown(wait=False)
+            _scheduler = None
 
 
 def run_forever(app: Flask) -> None:

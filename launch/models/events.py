@@ -109,3 +109,28 @@ class EventPoint(db.Model):
     @property
     def is_checked_in(self) -> bool:
         return self.checked_in_dt is not None
+
+
+#: When the stored readiness verdicts are taken: the opening of the connection-test window, and T-15 min.
+READINESS_STAGES = ("test_window", "t15")
+
+
+class ReadinessCheck(db.Model):
+    """A point's readiness verdict taken at one stage before the start (stored, so it can be compared)."""
+
+    __tablename__ = "readiness_checks"
+    __table_args__ = (UniqueConstraint("event_point_id", "stage"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    event_point_id: Mapped[int] = mapped_column(ForeignKey("event_points.id", ondelete="CASCADE"), index=True)
+    #: One of READINESS_STAGES.
+    stage: Mapped[str] = mapped_column(String(16))
+    checked_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    host_assigned: Mapped[bool] = mapped_column(Boolean, default=False)
+    phone_present: Mapped[bool] = mapped_column(Boolean, default=False)
+    connection_tested: Mapped[bool] = mapped_column(Boolean, default=False)
+    qr_issued: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_ready: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    event_point: Mapped[EventPoint] = relationship()

@@ -12,8 +12,10 @@ from launch.models.types import UTCDateTime
 from launch.models.users import User
 
 CHANNEL_KINDS = ("inapp", "email", "webhook")
-TASK_STATUSES = ("pending", "done", "missed", "cancelled", "failed")
-NOTIFICATION_STATUSES = ("pending", "sent", "failed")
+#: `running` while claimed by a scheduler; a run interrupted by a crash is recovered after a lease.
+TASK_STATUSES = ("pending", "running", "done", "missed", "cancelled", "failed")
+#: `sending` while a deliverer holds it; `failed` after the last retry (shown to operators, retried by hand).
+NOTIFICATION_STATUSES = ("pending", "sending", "sent", "failed")
 
 
 class NotificationChannel(db.Model):
