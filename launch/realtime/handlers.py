@@ -1,1 +1,195 @@
-"""Socket.IO event handlers (filled in by the wall feature)."""
+"""Socket.IO event handlers: authenticate, join rooms, send snapshots, take heartbeats.
+
+Two kinds of connection, decided on connect:
+* a signed-in user (the session cookie of the handshake): may `join` walls (operators and viewers any
+  wall; a host the wall of a district they act for) and campaign rooms;
+* a point's host page, `auth={"point": id, "token": presence token}` (or a signed-in host who may act
+  for that point): sends `heartbeat`s.
+Anyone else is refused. Each handler does its work in a fresh app context, so the signed-in user and
+the database session are this connection's own (tests keep another app context pushed).
+
+Client events: `join` {"event": id, "district": id?} or {"room": "campaign:<id>"} -> ack {"ok", ...}
+and a `wall_snapshot`; `resync` (same data) -> a fresh `wall_snapshot`; `leave` {"room"}; `heartbeat`
+-> ack {"ok", "interval"}. Server events: `wall_snapshot`, `wall_delta` (see publisher), `presence_ack`,
+`campaign_update`.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import current_app, request
+from flask_login import current_user
+from flask_socketio import emit, join_room, leave_room
+
+from launch.extensions import db, socketio
+from launch.models import Campaign, Event, EventPoint, Unit
+from launch.services import access, presence, wall
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Client:
+    """What a connection proved on connect."""
+
+    kind: str  # "user" or "point"
+    user_id: int | None = None
+    is_reader: bool = False  # operator or viewer
+    scope: set[int] | None = field(default=None)  # units a host acts for
+    point_id: int | None = None
+    event_id: int | None = None
+
+
+_clients: dict[str, Client] = {}
+_lock = threading.Lock()
+
+
+@contextmanager
+def _context() -> Iterator[None]:
+    """A fresh app context for this connection's user and database session."""
+    with current_app._get_current_object().app_context():
+        yield
+
+
+def _client() -> Client | None:
+    with _lock:
+        return _clients.get(request.sid)
+
+
+def _as_int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _signed_in_client() -> Client | None:
+    user = current_user
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return None
+    reader = access.can_read_all(user)
+    return Client(kind="user", user_id=user.id, is_reader=reader,
+                  scope=None if reader else (access.scoped_unit_ids(user) or set()))
+
+
+def _point_client(auth: dict[str, Any]) -> Client | None:
+    point = presence.point_for_token(auth.get("token"), auth.get("point"))
+    if point is None:
+        point_id = _as_int(auth.get("point"))
+        candidate = db.session.get(EventPoint, point_id) if point_id else None
+        user = current_user
+        if candidate is not None and getattr(user, "is_authenticated", False) and user.is_active \
+                and access.can_act_for(user, candidate.unit_id):
+            point = candidate
+    if point is None:
+        return None
+    return Client(kind="point", point_id=point.id, event_id=point.event_id)
+
+
+def _wall_target(client: Client, data: dict[str, Any]) -> tuple[int, int | None] | None:
+    """(event id, district id) the client may watch, or None."""
+    if client.kind != "user":
+        return None
+    event_id = _as_int(data.get("event"))
+    district_id = _as_int(data.get("district")) if data.get("district") not in (None, "") else None
+    if event_id is None or db.session.get(Event, event_id) is None:
+        return None
+    if district_id is not None:
+        district = db.session.get(Unit, district_id)
+        if district is None or district.level != "district":
+            return None
+    if client.is_reader:
+        return event_id, district_id
+    if district_id is not None and client.scope is not None and district_id in client.scope:
+        return event_id, district_id
+    return None
+
+
+def _join(client: Client, data: Any) -> dict[str, Any]:
+    data = data if isinstance(data, dict) else {}
+    room = data.get("room")
+    if isinstance(room, str) and room.startswith("campaign:"):
+        campaign_id = _as_int(room.split(":", 1)[1])
+        if client.kind != "user" or campaign_id is None or db.session.get(Campaign, campaign_id) is None:
+            return {"ok": False, "code": "forbidden"}
+        join_room(f"campaign:{campaign_id}")
+        return {"ok": True, "room": f"campaign:{campaign_id}"}
+    target = _wall_target(client, data)
+    if target is None:
+        return {"ok": False, "code": "forbidden"}
+    event_id, district_id = target
+    room = wall.wall_room(event_id, district_id)
+    join_room(room)
+    emit("wall_snapshot", wall.snapshot(event_id, district_id))
+    return {"ok": True, "room": room}
+
+
+@socketio.on("connect")
+def on_connect(auth: Any = None) -> bool:
+    """Accept a signed-in user or a point's host page; refuse anyone else."""
+    auth = auth if isinstance(auth, dict) else {}
+    with _context():
+        client = _point_client(auth) if auth.get("point") not in (None, "") else _signed_in_client()
+        if client is None:
+            return False
+        with _lock:
+            _clients[request.sid] = client
+        if client.kind == "point":
+            presence.record_heartbeat(client.point_id)
+            emit("presence_ack", {"ok": True, "point": client.point_id, "interval": presence.heartbeat_seconds()})
+        elif auth.get("event") not in (None, "") and not _join(client, auth).get("ok"):
+            with _lock:
+                _clients.pop(request.sid, None)
+            return False
+    return True
+
+
+@socketio.on("disconnect")
+def on_disconnect(reason: Any = None) -> None:
+    """Forget the connection; a host page's silence is judged by the presence timeout."""
+    with _lock:
+        client = _clients.pop(request.sid, None)
+    if client is not None and client.kind == "point":
+        with _context():
+            presence.record_page_closed(client.point_id)
+
+
+@socketio.on("join")
+def on_join(data: Any = None) -> dict[str, Any]:
+    """Join a wall (snapshot follows) or a campaign room."""
+    client = _client()
+    if client is None:
+        return {"ok": False, "code": "forbidden"}
+    with _context():
+        return _join(client, data)
+
+
+@socketio.on("resync")
+def on_resync(data: Any = None) -> dict[str, Any]:
+    """A client that saw a gap or reconnected: send a fresh snapshot."""
+    return on_join(data)
+
+
+@socketio.on("leave")
+def on_leave(data: Any = None) -> dict[str, Any]:
+    """Leave a room (e.g. a wall switching district)."""
+    room = data.get("room") if isinstance(data, dict) else None
+    if isinstance(room, str) and room:
+        leave_room(room)
+    return {"ok": True}
+
+
+@socketio.on("heartbeat")
+def on_heartbeat(data: Any = None) -> dict[str, Any]:
+    """A host page is still there."""
+    client = _client()
+    if client is None or client.kind != "point":
+        return {"ok": False, "code": "forbidden"}
+    with _context():
+        presence.record_heartbeat(client.point_id)
+        return {"ok": True, "interval": presence.heartbeat_seconds()}

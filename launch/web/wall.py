@@ -1,4 +1,238 @@
-"""The live wall and attendance report pages (filled in by the wall feature)."""
-from flask import Blueprint
+"""The live wall, the attendance report and the meeting platform's webhook.
+
+Routes (blueprint "wall", /wall):
+  GET  /wall/<event>                       the whole wall (operators, viewers; a district host is sent to theirs)
+  GET  /wall/<event>/projector             the same, full-screen projector mode (also ?mode=projector)
+  GET  /wall/<event>/district/<unit>[/projector]   one district's wall (also its hosts)
+  GET  /wall/<event>/snapshot.json[?district=]     the snapshot the Socket.IO client gets
+  GET  /wall/<event>/report[?district=]            attendance report (print-friendly) + timeline chart
+  GET  /wall/<event>/report.csv | report.xlsx      exports (Vietnamese headings by default)
+  GET  /wall/<event>/timeline.json                 the replayed timeline
+  POST /wall/hooks/zoom                            Zoom webhooks (signed; CSRF-exempt)
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from launch.extensions import csrf, db
+from launch.models import Unit
+from launch.services import access, meeting, presence, reports, wall
 
 bp = Blueprint("wall", __name__, url_prefix="/wall")
+
+
+@bp.app_template_global("presence_token")
+def presence_token_global(point) -> str:  # noqa: ANN001
+    """`{{ presence_token(point) }}` for the host page's data-token."""
+    return presence.presence_token(point)
+
+
+def _district(district_id: int | None) -> Unit | None:
+    if district_id is None:
+        return None
+    unit = db.session.get(Unit, district_id)
+    if unit is None or unit.level != "district":
+        abort(404)
+    return unit
+
+
+def _authorize(district_id: int | None) -> None:
+    """Operators and viewers see every wall; a host only the walls of districts they act for."""
+    if access.can_read_all(current_user):
+        return
+    if district_id is not None and current_user.is_host and access.can_act_for(current_user, district_id):
+        return
+    abort(403)
+
+
+def _district_arg() -> int | None:
+    value = request.args.get("district", "")
+    return int(value) if value.isdigit() else None
+
+
+def _own_district() -> int | None:
+    """The first district a host acts for (for sending them to their wall)."""
+    for unit in current_user.units:
+        if unit.level == "district":
+            return unit.id
+    return None
+
+
+def status_labels() -> dict[str, str]:
+    """Tile status words (a tile shows its status by colour AND by this word)."""
+    return {
+        "invited": _("Not connected"), "tested": _("Connection tested"), "checked_in": _("Checked in"),
+        "live": _("Live"), "signal_lost": _("Signal lost"), "problem": _("Problem reported"), "absent": _("Absent"),
+    }
+
+
+def js_labels() -> dict[str, Any]:
+    """Every string wall.js shows, translated."""
+    return {
+        "status": status_labels(),
+        "problem": {k: reports.problem_label(k) for k in ("no_audio", "no_video", "no_connection", "other")},
+        "state": {"draft": _("Draft"), "scheduled": _("Scheduled"), "testing": _("Connection test"),
+                  "live": _("Live now"), "ended": _("Ended"), "cancelled": _("Cancelled")},
+        "feed": {
+            "site_checkin": _("checked in"), "attendee_checkin": _("an attendee checked in"),
+            "headcount": _("headcount updated"), "connection_test": _("connection tested"),
+            "problem": _("reported a problem"), "problem_resolved": _("problem resolved"),
+            "presence_connected": _("host page connected"), "presence_lost": _("signal lost"),
+            "presence_back": _("reconnected"), "call_joined": _("joined the call"), "call_left": _("left the call"),
+            "absent": _("marked absent"), "state": _("event state changed"),
+        },
+        "reason": {"problem": _("Problem reported"), "signal_lost": _("Signal lost"),
+                   "not_checked_in": _("Not checked in")},
+        "in_call": _("In the call"), "not_in_call": _("Not in the call"),
+        "page_live": _("Host page live"), "page_off": _("Host page offline"),
+        "checked_in_at": _("Checked in %(time)s"), "not_checked_in": _("Not checked in"),
+        "headcount": _("%(present)s of %(expected)s people"), "attendees": _("%(n)s attendee check-ins"),
+        "last_seen": _("last seen %(time)s"), "never_seen": _("never connected"),
+        "starts_in": _("Starts in %(time)s"), "started_ago": _("Started %(time)s ago"),
+        "ends_in": _("Ends in %(time)s"), "ended": _("Ended"),
+        "connected": _("Live updates"), "reconnecting": _("Reconnecting… the wall will catch up by itself"),
+        "refused": _("You may not watch this wall."),
+        "all_clear": _("Every point is checked in and connected."), "no_activity": _("No activity yet."),
+        "level": {"district": _("district level"), "commune": _("commune level")},
+    }
+
+
+def _render_wall(event_id: int, district_id: int | None, projector: bool) -> str:
+    _authorize(district_id)
+    event = wall.get_event(event_id)
+    district = _district(district_id)
+    districts = []
+    if district is None:
+        districts = [(t["district_id"], t["district_name"]) for t in wall.load_tiles(event)
+                     if t["district_id"] != wall.HOST_GROUP]
+        districts = list(dict.fromkeys(districts))
+    projector = projector or request.args.get("mode") == "projector"
+    return render_template(
+        "wall/wall.html", event=event, district=district, districts=districts, projector=projector,
+        labels=js_labels(), statuses=status_labels(), can_read_all=access.can_read_all(current_user),
+        snapshot_url=url_for("wall.snapshot_json", event_id=event.id, district=district_id),
+    )
+
+
+@bp.get("/<int:event_id>")
+@login_required
+def event_wall(event_id: int):  # noqa: ANN201
+    """The whole wall; a district host is sent to their district's wall."""
+    if not access.can_read_all(current_user):
+        own = _own_district() if current_user.is_host else None
+        if own is None:
+            abort(403)
+        return redirect(url_for("wall.district_wall", event_id=event_id, district_id=own))
+    return _render_wall(event_id, None, projector=False)
+
+
+@bp.get("/<int:event_id>/projector")
+@login_required
+def projector(event_id: int):  # noqa: ANN201
+    """The whole wall in projector mode."""
+    return _render_wall(event_id, None, projector=True)
+
+
+@bp.get("/<int:event_id>/district/<int:district_id>")
+@login_required
+def district_wall(event_id: int, district_id: int):  # noqa: ANN201
+    """One district's wall (its hosts may open it)."""
+    return _render_wall(event_id, district_id, projector=False)
+
+
+@bp.get("/<int:event_id>/district/<int:district_id>/projector")
+@login_required
+def district_projector(event_id: int, district_id: int):  # noqa: ANN201
+    """One district's wall in projector mode."""
+    return _render_wall(event_id, district_id, projector=True)
+
+
+@bp.get("/<int:event_id>/snapshot.json")
+@login_required
+def snapshot_json(event_id: int):  # noqa: ANN201
+    """The wall's snapshot as JSON (what a Socket.IO client gets on join)."""
+    district_id = _district_arg()
+    _authorize(district_id)
+    _district(district_id)
+    return jsonify(wall.snapshot(event_id, district_id))
+
+
+def _report(event_id: int) -> dict[str, Any]:
+    district_id = _district_arg()
+    _authorize(district_id)
+    _district(district_id)
+    return reports.attendance_report(event_id, district_id)
+
+
+@bp.get("/<int:event_id>/report")
+@login_required
+def report(event_id: int):  # noqa: ANN201
+    """The attendance report: per point, per district, province; absent and late; the timeline."""
+    data = _report(event_id)
+    return render_template(
+        "wall/report.html", report=data, event=data["event"], state_labels=js_labels()["state"],
+        method_label=reports.method_label, attendance_label=reports.attendance_label,
+        problem_label=reports.problem_label,
+        timeline_json=json.dumps(reports.timeline(event_id)),
+        chart_labels=json.dumps({"checked_in": _("Points checked in"), "in_call": _("Points in the call"),
+                                 "page_live": _("Host pages live"), "invited": _("Points invited")}),
+        district_id=data["district_id"],
+    )
+
+
+def _filename(event_id: int, ext: str) -> str:
+    return f"attendance-event-{event_id}.{ext}"
+
+
+@bp.get("/<int:event_id>/report.csv")
+@login_required
+def report_csv(event_id: int):  # noqa: ANN201
+    """The attendance report as CSV."""
+    body = reports.to_csv(_report(event_id))
+    return Response(body, mimetype="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{_filename(event_id, "csv")}"'})
+
+
+@bp.get("/<int:event_id>/report.xlsx")
+@login_required
+def report_xlsx(event_id: int):  # noqa: ANN201
+    """The attendance report as an Excel workbook."""
+    body = reports.to_xlsx(_report(event_id))
+    return Response(body, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": f'attachment; filename="{_filename(event_id, "xlsx")}"'})
+
+
+@bp.get("/<int:event_id>/timeline.json")
+@login_required
+def timeline_json(event_id: int):  # noqa: ANN201
+    """How many points were checked in, in the call and live, minute by minute."""
+    _authorize(_district_arg())
+    return jsonify(reports.timeline(event_id))
+
+
+@bp.post("/hooks/zoom")
+@csrf.exempt
+def zoom_hook():  # noqa: ANN201
+    """Zoom's webhooks: refused (401) unless signed with ZOOM_WEBHOOK_SECRET_TOKEN."""
+    secret = meeting.webhook_secret()
+    body = request.get_data(cache=True)
+    if not meeting.verify_signature(secret, request.headers.get("x-zm-request-timestamp"), body,
+                                    request.headers.get("x-zm-signature")):
+        return jsonify({"ok": False, "code": "bad_signature"}), 401
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return jsonify({"ok": False, "code": "bad_request"}), 400
+    if not isinstance(payload, dict):
+        return jsonify({"ok": False, "code": "bad_request"}), 400
+    if payload.get("event") == meeting.URL_VALIDATION:
+        plain = str((payload.get("payload") or {}).get("plainToken") or "")
+        if not plain:
+            return jsonify({"ok": False, "code": "bad_request"}), 400
+        return jsonify(meeting.url_validation_response(secret, plain))
+    return jsonify({"ok": True, **meeting.handle_event(payload)})

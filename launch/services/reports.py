@@ -1,0 +1,232 @@
+"""The attendance record of an event: per point, per district, for the province; timeline; exports.
+
+Computed from stored facts only (EventPoint timestamps, attendee check-ins, problems, Activity),
+so it reads the same during the event and long after.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask_babel import format_datetime
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from launch.clock import utcnow
+from launch.extensions import db
+from launch.models import Activity, AttendeeCheckin, Event, EventPoint, PointProblem, User
+from launch.services.wall import HOST_GROUP, get_event, load_tiles
+
+#: Machine values of a point's attendance.
+ON_TIME, LATE, ABSENT, PENDING = "on_time", "late", "absent", "pending"
+MAX_TIMELINE_MINUTES = 24 * 60
+
+
+def method_label(method: str | None) -> str:
+    """How a point was checked in, in words."""
+    return {"qr": _("by QR code"), "manual": _("by hand (operator)"), "api": _("through the API")}.get(
+        method or "", method or "")
+
+
+def attendance_label(value: str) -> str:
+    """On time / late / absent / not yet, in words."""
+    return {ON_TIME: _("On time"), LATE: _("Late"), ABSENT: _("Absent"), PENDING: _("Not checked in yet")}[value]
+
+
+def problem_label(kind: str) -> str:
+    """A problem kind in words."""
+    return {"no_audio": _("No audio"), "no_video": _("No video"), "no_connection": _("No connection"),
+            "other": _("Other problem")}.get(kind, kind)
+
+
+def _attendance(event: Event, point: EventPoint, now: datetime) -> str:
+    if point.checked_in_dt is not None:
+        return LATE if point.checked_in_dt > event.start_dt else ON_TIME
+    deadline = event.start_dt + timedelta(minutes=event.absence_grace_minutes or 0)
+    if point.absent_dt is not None or now > deadline or event.state in ("ended", "cancelled"):
+        return ABSENT
+    return PENDING
+
+
+def attendance_report(event_id: int, district_id: int | None = None, now: datetime | None = None) -> dict[str, Any]:
+    """Rows per point (wall order), roll-ups per district and for the province, absent and late lists."""
+    now = now or utcnow()
+    event = get_event(event_id)
+    tiles = {t["id"]: t for t in load_tiles(event, now=now)}
+    points = {p.id: p for p in db.session.scalars(select(EventPoint).where(EventPoint.event_id == event.id))}
+    users = dict(db.session.execute(
+        select(User.id, User.display_name).join(EventPoint, EventPoint.checked_in_by_id == User.id)
+        .where(EventPoint.event_id == event.id)).all())
+    problems: dict[int, list[str]] = defaultdict(list)
+    for point_id, kind in db.session.execute(
+        select(PointProblem.event_point_id, PointProblem.kind).join(EventPoint)
+        .where(EventPoint.event_id == event.id).order_by(PointProblem.reported_dt)
+    ):
+        problems[point_id].append(kind)
+    rows = []
+    for tile in sorted(tiles.values(), key=lambda t: t["order"]):
+        if district_id is not None and tile["district_id"] != district_id:
+            continue
+        point = points[tile["id"]]
+        call_seconds = point.call_seconds or 0
+        if point.in_call and point.call_joined_dt:
+            call_seconds += max(0, int((now - point.call_joined_dt).total_seconds()))
+        attendance = _attendance(event, point, now)
+        rows.append({
+            "point_id": point.id, "code": tile["code"], "name": tile["name"], "level": tile["level"],
+            "is_host": tile["is_host"], "district_id": tile["district_id"], "district_name": tile["district_name"],
+            "checked_in_dt": point.checked_in_dt, "checkin_method": point.checkin_method,
+            "checked_in_by": users.get(point.checked_in_by_id, ""), "attendance": attendance,
+            "headcount": point.headcount, "attendee_checkins": tile["attendees"],
+            "expected": tile["expected"], "problems": problems.get(point.id, []),
+            "call_seconds": call_seconds, "in_call": bool(point.in_call), "status": tile["status"],
+        })
+    districts: dict[int, dict[str, Any]] = {}
+    province = _blank_rollup(None, _("Province"))
+    for row in rows:
+        targets = [province]
+        if row["district_id"] != HOST_GROUP:
+            if row["district_id"] not in districts:
+                districts[row["district_id"]] = _blank_rollup(row["district_id"], row["district_name"])
+            targets.append(districts[row["district_id"]])
+        for r in targets:
+            _add(r, row)
+    return {
+        "event": event, "now": now, "district_id": district_id, "rows": rows,
+        "districts": list(districts.values()), "province": province,
+        "absent": [r for r in rows if r["attendance"] == ABSENT and not r["is_host"]],
+        "late": [r for r in rows if r["attendance"] == LATE and not r["is_host"]],
+    }
+
+
+def _blank_rollup(district_id: int | None, name: str) -> dict[str, Any]:
+    return {"district_id": district_id, "name": name, "invited": 0, "checked_in": 0, "on_time": 0, "late": 0,
+            "absent": 0, "headcount": 0, "attendee_checkins": 0, "expected": 0, "problems": 0}
+
+
+def _add(rollup: dict[str, Any], row: dict[str, Any]) -> None:
+    rollup["headcount"] += row["headcount"] or 0
+    rollup["attendee_checkins"] += row["attendee_checkins"]
+    rollup["expected"] += row["expected"]
+    rollup["problems"] += len(row["problems"])
+    if row["is_host"]:
+        return
+    rollup["invited"] += 1
+    rollup["checked_in"] += row["checked_in_dt"] is not None
+    rollup[ON_TIME] += row["attendance"] == ON_TIME
+    rollup[LATE] += row["attendance"] == LATE
+    rollup[ABSENT] += row["attendance"] == ABSENT
+
+
+def export_headers() -> list[str]:
+    """Column headings of the CSV and XLSX exports (translated)."""
+    return [_("Code"), _("Connection point"), _("District"), _("Level"), _("Checked in at"), _("Checked in how"),
+            _("Checked in by"), _("Attendance"), _("Headcount"), _("Attendee check-ins"), _("Expected"),
+            _("Problems reported"), _("Minutes in the call")]
+
+
+def export_rows(report: dict[str, Any]) -> list[list[Any]]:
+    """One list per point, in the order of `export_headers`."""
+    levels = {"province": _("Province"), "district": _("District"), "commune": _("Commune")}
+    out = []
+    for r in report["rows"]:
+        out.append([
+            r["code"], r["name"], "" if r["is_host"] else r["district_name"], levels.get(r["level"], r["level"]),
+            format_datetime(r["checked_in_dt"], "dd/MM/yyyy HH:mm") if r["checked_in_dt"] else "",
+            method_label(r["checkin_method"]) if r["checked_in_dt"] else "", r["checked_in_by"],
+            attendance_label(r["attendance"]), "" if r["headcount"] is None else r["headcount"],
+            r["attendee_checkins"], r["expected"], "; ".join(problem_label(k) for k in r["problems"]),
+            round(r["call_seconds"] / 60),
+        ])
+    return out
+
+
+def to_csv(report: dict[str, Any]) -> bytes:
+    """The report as UTF-8 CSV with a BOM (so spreadsheet programs read the Vietnamese right)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(export_headers())
+    writer.writerows(export_rows(report))
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def to_xlsx(report: dict[str, Any]) -> bytes:
+    """The report as an Excel workbook: the points, then the districts' roll-up."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = _("Points")[:31]
+    sheet.append(export_headers())
+    for row in export_rows(report):
+        sheet.append(row)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    sheet.freeze_panes = "A2"
+    for column, width in zip("ABCDEFGHIJKLM", (10, 34, 26, 10, 17, 20, 22, 16, 11, 11, 10, 26, 11), strict=True):
+        sheet.column_dimensions[column].width = width
+    roll = book.create_sheet(_("Districts")[:31])
+    roll.append([_("District"), _("Checked in"), _("Invited"), _("On time"), _("Late"), _("Absent"), _("Headcount"),
+                 _("Expected"), _("Problems reported")])
+    for d in [*report["districts"], report["province"]]:
+        roll.append([d["name"], d["checked_in"], d["invited"], d["on_time"], d["late"], d["absent"], d["headcount"],
+                     d["expected"], d["problems"]])
+    for cell in roll[1]:
+        cell.font = Font(bold=True)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def timeline(event_id: int, now: datetime | None = None) -> dict[str, Any]:
+    """Minute by minute: points checked in, in the call, and with their host page live (replayed)."""
+    now = now or utcnow()
+    event = get_event(event_id)
+    points = db.session.execute(
+        select(EventPoint.id, EventPoint.checked_in_dt, EventPoint.is_host).where(EventPoint.event_id == event.id)
+    ).all()
+    checkins = sorted(p.checked_in_dt for p in points if p.checked_in_dt and not p.is_host)
+    activity = db.session.execute(
+        select(Activity.event_point_id, Activity.kind, Activity.created_dt)
+        .where(Activity.event_id == event.id, Activity.event_point_id.is_not(None),
+               Activity.kind.in_(("call_joined", "call_left", "presence_connected", "presence_back", "presence_lost")))
+        .order_by(Activity.created_dt, Activity.id)
+    ).all()
+    stamps = [*checkins, *(a.created_dt for a in activity)]
+    start = event.start_dt - timedelta(minutes=event.test_window_minutes or 0)
+    if stamps:
+        start = min(start, min(stamps))
+    end = min(max([event.end_dt, *stamps]), max(now, start))
+    start = max(start, end - timedelta(minutes=MAX_TIMELINE_MINUTES - 1)).replace(second=0, microsecond=0)
+    minutes = int((end - start).total_seconds() // 60) + 1
+    labels, checked, in_call, live = [], [], [], []
+    call_state: dict[int, bool] = {}
+    page_state: dict[int, bool] = {}
+    ci = ai = 0
+    for m in range(max(minutes, 1)):
+        edge = start + timedelta(minutes=m + 1)
+        while ci < len(checkins) and checkins[ci] < edge:
+            ci += 1
+        while ai < len(activity) and activity[ai].created_dt < edge:
+            a = activity[ai]
+            if a.kind in ("call_joined", "call_left"):
+                call_state[a.event_point_id] = a.kind == "call_joined"
+            else:
+                page_state[a.event_point_id] = a.kind != "presence_lost"
+            ai += 1
+        labels.append((start + timedelta(minutes=m)).isoformat())
+        checked.append(ci)
+        in_call.append(sum(call_state.values()))
+        live.append(sum(page_state.values()))
+    invited = sum(1 for p in points if not p.is_host)
+    return {"event_id": event.id, "invited": invited, "start_at": event.start_dt.isoformat(), "labels": labels,
+            "checked_in": checked, "in_call": in_call, "page_live": live}
+
+
+def attendee_checkin_count(event_id: int) -> int:
+    """How many attendees checked in at the event."""
+    return db.session.scalar(select(func.count(AttendeeCheckin.id)).where(AttendeeCheckin.event_id == event_id)) or 0

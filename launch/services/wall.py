@@ -1,0 +1,307 @@
+"""The live wall's read model: one tile per point, counters, needs-attention and the activity feed.
+
+Everything here is read from the database (never from memory), so a snapshot or a delta is always
+the database's current truth; `launch.realtime.publisher` sends what these functions build.
+
+A tile's `status` is one machine word (the template translates it), chosen by priority:
+problem > signal_lost > live > checked_in > absent > tested > invited. The three live facts are
+also given side by side: `in_call` (the meeting platform), `checked_in` and `page_live` (the host's
+check-in page is connected: its last heartbeat is younger than PRESENCE_TIMEOUT_SECONDS).
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import func, select
+from sqlalchemy.orm import aliased
+
+from launch.clock import utcnow
+from launch.extensions import db
+from launch.models import Activity, AttendeeCheckin, Event, EventPoint, PointProblem, Unit
+from launch.services.errors import NotFound
+
+#: Every tile status, in priority order (the first that applies wins).
+STATUSES = ("problem", "signal_lost", "live", "checked_in", "absent", "tested", "invited")
+#: Event states during which a silent host page means "signal lost".
+PRESENCE_STATES = ("scheduled", "testing", "live")
+#: Activity kinds of the host page's presence.
+PRESENCE_KINDS = ("presence_connected", "presence_lost", "presence_back")
+FEED_LENGTH = 30
+HOST_GROUP = 0  # the group id of the event's host point (the IOC)
+
+
+def presence_timeout() -> timedelta:
+    """How long a host page may be silent before its point shows "signal lost"."""
+    return timedelta(seconds=float(current_app.config.get("PRESENCE_TIMEOUT_SECONDS", 45)))
+
+
+def wall_room(event_id: int, district_id: int | None = None) -> str:
+    """The Socket.IO room (and sequence key) of an event's wall, or of one district's wall."""
+    return f"wall:{event_id}" if district_id is None else f"wall:{event_id}:d:{district_id}"
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def get_event(event_id: int) -> Event:
+    """The event, or NotFound."""
+    event = db.session.get(Event, event_id)
+    if event is None:
+        from flask_babel import gettext as _
+
+        raise NotFound("event_not_found", _("This event does not exist."))
+    return event
+
+
+def event_info(event: Event, now: datetime | None = None) -> dict[str, Any]:
+    """The event's header facts: state and times, plus the server's now for the countdown."""
+    return {
+        "id": event.id,
+        "title": event.title,
+        "state": event.state,
+        "start_at": _iso(event.start_dt),
+        "end_at": _iso(event.end_dt),
+        "now": _iso(now or utcnow()),
+    }
+
+
+def tile_status(tile: dict[str, Any]) -> str:
+    """The one status word of a tile built by `load_tiles` (see the module docstring)."""
+    if tile["problem"]:
+        return "problem"
+    if tile["signal_lost"]:
+        return "signal_lost"
+    if tile["page_live"]:
+        return "live"
+    if tile["checked_in"]:
+        return "checked_in"
+    if tile["absent"]:
+        return "absent"
+    if tile["tested"]:
+        return "tested"
+    return "invited"
+
+
+def load_tiles(event: Event, point_ids: set[int] | None = None, now: datetime | None = None) -> list[dict[str, Any]]:
+    """Tiles of the event's points (all, or `point_ids`) in wall order, read in one query."""
+    now = now or utcnow()
+    timeout = presence_timeout()
+    parent = aliased(Unit)
+    attendees = (
+        select(func.count(AttendeeCheckin.id))
+        .where(AttendeeCheckin.event_point_id == EventPoint.id)
+        .correlate(EventPoint)
+        .scalar_subquery()
+    )
+    open_problem = (
+        select(PointProblem.id)
+        .where(PointProblem.event_point_id == EventPoint.id, PointProblem.resolved_dt.is_(None))
+        .order_by(PointProblem.reported_dt.desc(), PointProblem.id.desc())
+        .limit(1)
+        .correlate(EventPoint)
+        .scalar_subquery()
+    )
+    stmt = (
+        select(EventPoint, Unit, parent.id, parent.name, parent.code, attendees, PointProblem)
+        .join(Unit, EventPoint.unit_id == Unit.id)
+        .outerjoin(parent, Unit.parent_id == parent.id)
+        .outerjoin(PointProblem, PointProblem.id == open_problem)
+        .where(EventPoint.event_id == event.id)
+    )
+    if point_ids is not None:
+        if not point_ids:
+            return []
+        stmt = stmt.where(EventPoint.id.in_(point_ids))
+    presence_applies = event.state in PRESENCE_STATES
+    tiles = []
+    for point, unit, parent_id, parent_name, parent_code, n_attendees, problem in db.session.execute(stmt):
+        if point.is_host:
+            group_id, group_name, group_code = HOST_GROUP, unit.name, ""
+        elif unit.level == "district" or parent_id is None:
+            group_id, group_name, group_code = unit.id, unit.name, unit.code
+        else:
+            group_id, group_name, group_code = parent_id, parent_name, parent_code
+        seen = point.last_seen_dt
+        page_live = bool(seen and now - seen <= timeout)
+        tile = {
+            "id": point.id,
+            "unit_id": unit.id,
+            "code": unit.code,
+            "name": unit.name,
+            "level": unit.level,
+            "is_host": bool(point.is_host),
+            "district_id": group_id,
+            "district_name": group_name,
+            "order": [0 if point.is_host else 1, group_code, 0 if unit.id == group_id else 1, unit.code],
+            "checked_in": point.checked_in_dt is not None,
+            "checked_in_at": _iso(point.checked_in_dt),
+            "checkin_method": point.checkin_method,
+            "tested": point.connection_tested_dt is not None,
+            "absent": point.absent_dt is not None and point.checked_in_dt is None,
+            "headcount": point.headcount,
+            "expected": point.expected_attendance or 0,
+            "attendees": int(n_attendees or 0),
+            "in_call": bool(point.in_call),
+            "call_joined_at": _iso(point.call_joined_dt),
+            "page_live": page_live,
+            "signal_lost": bool(presence_applies and seen and not page_live),
+            "last_seen_at": _iso(seen),
+            "problem": (
+                {"kind": problem.kind, "text": problem.text or "", "at": _iso(problem.reported_dt)} if problem else None
+            ),
+            "host_name": unit.host_name or "",
+            "host_phone": unit.host_phone or "",
+        }
+        tile["status"] = tile_status(tile)
+        tiles.append(tile)
+    tiles.sort(key=lambda t: t["order"])
+    return tiles
+
+
+def in_district(tiles: list[dict[str, Any]], district_id: int | None) -> list[dict[str, Any]]:
+    """The tiles a wall of `district_id` shows (all when None)."""
+    if district_id is None:
+        return tiles
+    return [t for t in tiles if t["district_id"] == district_id]
+
+
+def counters(tiles: list[dict[str, Any]]) -> dict[str, Any]:
+    """Checked in / invited (invited = non-host points), per level and per district; attendance."""
+
+    def blank() -> dict[str, int]:
+        return {"invited": 0, "checked_in": 0}
+
+    out: dict[str, Any] = {
+        "invited": 0, "checked_in": 0, "live": 0, "in_call": 0, "signal_lost": 0, "problems": 0,
+        "absent": 0, "attendees_present": 0, "attendees_expected": 0, "attendee_checkins": 0,
+        "levels": {"district": blank(), "commune": blank()},
+        "districts": [],
+    }
+    districts: dict[int, dict[str, Any]] = {}
+    for t in tiles:
+        present = t["headcount"] if t["headcount"] is not None else t["attendees"]
+        out["attendees_present"] += present
+        out["attendees_expected"] += t["expected"]
+        out["attendee_checkins"] += t["attendees"]
+        out["live"] += t["page_live"]
+        out["in_call"] += t["in_call"]
+        out["signal_lost"] += t["signal_lost"]
+        out["problems"] += t["problem"] is not None
+        if t["is_host"]:
+            continue
+        out["invited"] += 1
+        out["checked_in"] += t["checked_in"]
+        out["absent"] += t["absent"]
+        level = out["levels"].setdefault(t["level"], blank())
+        level["invited"] += 1
+        level["checked_in"] += t["checked_in"]
+        d = districts.setdefault(t["district_id"], {"id": t["district_id"], "name": t["district_name"], **blank()})
+        d["invited"] += 1
+        d["checked_in"] += t["checked_in"]
+    out["districts"] = list(districts.values())
+    return out
+
+
+def needs_attention(tiles: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Points an operator should call: a problem, then signal lost, then not checked in."""
+    rank = {"problem": 0, "signal_lost": 1}
+    out = []
+    for index, t in enumerate(tiles):
+        if t["problem"] or t["signal_lost"] or (not t["checked_in"] and not t["is_host"]):
+            out.append({
+                "id": t["id"], "name": t["name"], "district_name": t["district_name"], "status": t["status"],
+                "reason": t["status"] if t["status"] in rank else "not_checked_in", "problem": t["problem"],
+                "host_name": t["host_name"], "host_phone": t["host_phone"], "last_seen_at": t["last_seen_at"],
+                "order": (rank.get(t["status"], 2), index),
+            })
+    out.sort(key=lambda a: a["order"])
+    for a in out:
+        del a["order"]
+    return out
+
+
+def recent_activity(event_id: int, point_ids: set[int] | None = None, limit: int = FEED_LENGTH) -> list[dict[str, Any]]:
+    """The newest activity of the event (or of `point_ids`), newest first."""
+    stmt = (
+        select(Activity, Unit.name)
+        .outerjoin(EventPoint, Activity.event_point_id == EventPoint.id)
+        .outerjoin(Unit, EventPoint.unit_id == Unit.id)
+        .where(Activity.event_id == event_id)
+        .order_by(Activity.created_dt.desc(), Activity.id.desc())
+        .limit(limit)
+    )
+    if point_ids is not None:
+        stmt = stmt.where(Activity.event_point_id.in_(point_ids or {-1}))
+    return [
+        {"id": a.id, "kind": a.kind, "at": _iso(a.created_dt), "point_id": a.event_point_id,
+         "point_name": name or "", "data": a.data or {}}
+        for a, name in db.session.execute(stmt)
+    ]
+
+
+def _public(tile: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in tile.items() if k != "order"}
+
+
+def build_view(event: Event, tiles: list[dict[str, Any]], district_id: int | None, now: datetime) -> dict[str, Any]:
+    """The parts of a snapshot that do not depend on the sequence number."""
+    shown = in_district(tiles, district_id)
+    ids = None if district_id is None else {t["id"] for t in shown}
+    return {
+        "event_id": event.id,
+        "district_id": district_id,
+        "room": wall_room(event.id, district_id),
+        "event": event_info(event, now),
+        "counters": counters(shown),
+        "feed": recent_activity(event.id, ids),
+        "tiles": [_public(t) for t in shown],
+    }
+
+
+def snapshot(event_id: int, district_id: int | None = None, now: datetime | None = None) -> dict[str, Any]:
+    """The whole wall (or one district's) with the room's current sequence number.
+
+    The number is read BEFORE the database, so every change whose delta carries a number up to
+    `seq` is already in the tiles; the client applies only deltas numbered above it.
+    """
+    from launch.realtime import sequence
+
+    now = now or utcnow()
+    event = get_event(event_id)
+    seq = sequence.current(wall_room(event_id, district_id))
+    view = build_view(event, load_tiles(event, now=now), district_id, now)
+    view.update(type="snapshot", seq=seq, attention=needs_attention(view["tiles"]))
+    return view
+
+
+def district_ids(event: Event) -> list[int]:
+    """The districts that have a wall for this event (groups other than the host)."""
+    return sorted({t["district_id"] for t in load_tiles(event) if t["district_id"] != HOST_GROUP})
+
+
+def build_deltas(event_id: int, point_ids: set[int | None], now: datetime | None = None) -> list[dict[str, Any]]:
+    """One delta per wall room touched by a change of `point_ids` (None in the set: the event itself).
+
+    Reads every tile once (counters need them) and lists only the changed ones; returned without
+    `seq`, which the publisher stamps just before sending.
+    """
+    now = now or utcnow()
+    event = db.session.get(Event, event_id)
+    if event is None:
+        return []
+    tiles = load_tiles(event, now=now)
+    event_level = None in point_ids
+    changed = {t["id"] for t in tiles if t["id"] in point_ids}
+    touched_districts = {t["district_id"] for t in tiles if t["district_id"] != HOST_GROUP
+                         and (event_level or t["id"] in changed)}
+    deltas = []
+    for district_id in [None, *sorted(touched_districts)]:
+        view = build_view(event, tiles, district_id, now)
+        view["type"] = "delta"
+        view["tiles"] = [t for t in view["tiles"] if t["id"] in changed]
+        view["event_level"] = event_level
+        deltas.append(view)
+    return deltas

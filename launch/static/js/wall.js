@@ -1,0 +1,339 @@
+// The live wall: a snapshot on (re)join, then numbered deltas; a gap or a reconnect resynchronises.
+// Protocol: see launch/realtime/publisher.py. No inline scripts (CSP): labels come from #wall-labels.
+(function () {
+  "use strict";
+  var root = document.getElementById("wall");
+  if (!root) { return; }
+  var L = JSON.parse(document.getElementById("wall-labels").textContent);
+  var eventId = parseInt(root.dataset.event, 10);
+  var districtId = root.dataset.district ? parseInt(root.dataset.district, 10) : null;
+  var lang = root.dataset.lang || "vi";
+  var timeFmt = new Intl.DateTimeFormat(lang, { timeZone: "Asia/Ho_Chi_Minh", hour: "2-digit", minute: "2-digit", hour12: false });
+  var GAP_GRACE_MS = 1500;
+
+  var state = { seq: null, room: null, tiles: {}, order: [], event: null, counters: null, feed: [], clockOffset: 0 };
+  var pending = {};
+  var gapTimer = null;
+  var tilesEl = document.getElementById("tiles");
+  var filters = { district: "", state: "" };
+
+  function fmt(template, values) {
+    return template.replace(/%\((\w+)\)s/g, function (_m, k) { return values[k] === undefined ? "" : values[k]; });
+  }
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) { e.className = cls; }
+    if (text !== undefined && text !== null) { e.textContent = text; }
+    return e;
+  }
+  function hhmm(iso) { return iso ? timeFmt.format(new Date(iso)) : ""; }
+  function setText(id, value) { var e = document.getElementById(id); if (e) { e.textContent = value; } }
+
+  // ---- connection status ----
+  function setConn(kind) {
+    var c = document.getElementById("wall-conn");
+    c.dataset.conn = kind;
+    c.textContent = kind === "live" ? L.connected : kind === "refused" ? L.refused : L.reconnecting;
+  }
+
+  // ---- rendering ----
+  function renderTile(t) {
+    var a = el("article", "tile st-" + t.status);
+    a.id = "tile-" + t.id;
+    a.dataset.point = t.id;
+    a.dataset.status = t.status;
+    a.dataset.district = t.district_id;
+    if (t.is_host) { a.classList.add("tile-host"); }
+    a.appendChild(el("h4", "tile-name", t.name));
+    var s = el("p", "tile-status");
+    s.appendChild(el("span", "dot"));
+    s.appendChild(el("strong", null, L.status[t.status] || t.status));
+    a.appendChild(s);
+    var facts = el("ul", "facts");
+    var f1 = el("li", "fact " + (t.in_call ? "on" : "off"), t.in_call ? L.in_call : L.not_in_call);
+    f1.dataset.fact = "in_call";
+    var f2 = el("li", "fact " + (t.checked_in ? "on" : "off"),
+      t.checked_in ? fmt(L.checked_in_at, { time: hhmm(t.checked_in_at) }) : L.not_checked_in);
+    f2.dataset.fact = "checked_in";
+    var f3 = el("li", "fact " + (t.page_live ? "on" : "off"), t.page_live ? L.page_live : L.page_off);
+    f3.dataset.fact = "page_live";
+    facts.appendChild(f1); facts.appendChild(f2); facts.appendChild(f3);
+    a.appendChild(facts);
+    var present = t.headcount !== null && t.headcount !== undefined ? t.headcount : t.attendees;
+    var people = el("p", "tile-people", fmt(L.headcount, { present: present, expected: t.expected }));
+    if (t.attendees) { people.appendChild(el("span", "tile-att", " · " + fmt(L.attendees, { n: t.attendees }))); }
+    a.appendChild(people);
+    if (t.problem) {
+      var p = el("p", "tile-problem", (L.problem[t.problem.kind] || t.problem.kind) + (t.problem.text ? ": " + t.problem.text : ""));
+      a.appendChild(p);
+    }
+    a.title = t.name + " — " + (L.status[t.status] || t.status);
+    return a;
+  }
+
+  function groupsOf() {
+    var groups = [], byId = {};
+    state.order.forEach(function (id) {
+      var t = state.tiles[id];
+      var g = byId[t.district_id];
+      if (!g) { g = byId[t.district_id] = { id: t.district_id, name: t.district_name, ids: [] }; groups.push(g); }
+      g.ids.push(id);
+    });
+    return groups;
+  }
+
+  function renderAllTiles() {
+    tilesEl.textContent = "";
+    groupsOf().forEach(function (g) {
+      var sec = el("section", "wgroup" + (g.id === 0 ? " wgroup-host" : ""));
+      sec.dataset.district = g.id;
+      var h = el("h3", "wgroup-name", g.name);
+      var count = el("span", "wgroup-count");
+      count.id = "gcount-" + g.id;
+      h.appendChild(count);
+      sec.appendChild(h);
+      var grid = el("div", "tilegrid");
+      g.ids.forEach(function (id) { grid.appendChild(renderTile(state.tiles[id])); });
+      sec.appendChild(grid);
+      tilesEl.appendChild(sec);
+    });
+    tilesEl.setAttribute("aria-busy", "false");
+    applyFilters();
+  }
+
+  function replaceTile(t) {
+    var old = document.getElementById("tile-" + t.id);
+    var fresh = renderTile(t);
+    if (old) {
+      if (old.dataset.status !== t.status) { fresh.classList.add("changed"); }
+      old.parentNode.replaceChild(fresh, old);
+    }
+  }
+
+  function renderCounters() {
+    var c = state.counters;
+    if (!c) { return; }
+    setText("c-checked", c.checked_in);
+    setText("c-invited", c.invited);
+    setText("c-present", c.attendees_present);
+    setText("c-expected", c.attendees_expected);
+    setText("c-live", c.live);
+    setText("c-incall", c.in_call);
+    var levels = [];
+    Object.keys(c.levels).forEach(function (k) {
+      var v = c.levels[k];
+      if (v.invited) { levels.push(v.checked_in + "/" + v.invited + " " + (L.level && L.level[k] ? L.level[k] : k)); }
+    });
+    setText("c-levels", levels.join(" · "));
+    var ul = document.getElementById("c-districts");
+    if (ul) {
+      ul.textContent = "";
+      c.districts.forEach(function (d) {
+        var li = el("li", d.checked_in === d.invited ? "full" : "");
+        li.appendChild(el("span", "dname", d.name));
+        var bar = el("meter");
+        bar.min = 0; bar.max = d.invited || 1; bar.value = d.checked_in;
+        li.appendChild(bar);
+        li.appendChild(el("span", "dnum", d.checked_in + "/" + d.invited));
+        ul.appendChild(li);
+        setText("gcount-" + d.id, " " + d.checked_in + "/" + d.invited);
+      });
+    }
+  }
+
+  function attentionList() {
+    var rank = { problem: 0, signal_lost: 1 };
+    var list = [];
+    state.order.forEach(function (id, index) {
+      var t = state.tiles[id];
+      if (t.problem || t.status === "signal_lost" || (!t.checked_in && !t.is_host)) {
+        list.push({ t: t, r: rank[t.status] !== undefined ? rank[t.status] : 2, i: index });
+      }
+    });
+    list.sort(function (a, b) { return a.r - b.r || a.i - b.i; });
+    return list;
+  }
+
+  function renderAttention() {
+    var ol = document.getElementById("attention");
+    var list = attentionList();
+    ol.textContent = "";
+    setText("attention-count", list.length ? "(" + list.length + ")" : "");
+    setText("c-attention", list.length);
+    if (!list.length) { ol.appendChild(el("li", "empty-line", L.all_clear)); return; }
+    list.slice(0, 60).forEach(function (item) {
+      var t = item.t;
+      var reason = t.problem ? "problem" : t.status === "signal_lost" ? "signal_lost" : "not_checked_in";
+      var li = el("li", "att st-" + t.status);
+      li.dataset.point = t.id;
+      li.dataset.reason = reason;
+      var head = el("div", "att-head");
+      head.appendChild(el("strong", null, t.name));
+      head.appendChild(el("span", "att-reason", L.reason[reason] + (t.problem ? " — " + (L.problem[t.problem.kind] || t.problem.kind) : "")));
+      li.appendChild(head);
+      var who = el("div", "att-who");
+      if (t.host_name) { who.appendChild(el("span", null, t.host_name + " ")); }
+      if (t.host_phone) {
+        var tel = el("a", "tel", t.host_phone);
+        tel.href = "tel:" + t.host_phone.replace(/[^0-9+]/g, "");
+        who.appendChild(tel);
+      }
+      who.appendChild(el("small", null, " · " + (t.last_seen_at ? fmt(L.last_seen, { time: hhmm(t.last_seen_at) }) : L.never_seen)));
+      li.appendChild(who);
+      ol.appendChild(li);
+    });
+  }
+
+  function renderFeed() {
+    var ol = document.getElementById("feed");
+    ol.textContent = "";
+    if (!state.feed.length) { ol.appendChild(el("li", "empty-line", L.no_activity)); return; }
+    state.feed.forEach(function (a) {
+      var li = el("li", "feed-" + a.kind);
+      li.appendChild(el("time", null, hhmm(a.at)));
+      li.appendChild(el("strong", null, " " + (a.point_name || "") + " "));
+      li.appendChild(el("span", null, L.feed[a.kind] || a.kind));
+      ol.appendChild(li);
+    });
+  }
+
+  function renderEvent() {
+    if (!state.event) { return; }
+    var badge = document.getElementById("wall-state");
+    badge.className = "badge state-" + state.event.state;
+    badge.dataset.state = state.event.state;
+    badge.textContent = L.state[state.event.state] || state.event.state;
+    tickCountdown();
+  }
+
+  function dur(ms) {
+    var s = Math.max(0, Math.floor(ms / 1000));
+    var h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
+    return (h ? h + ":" : "") + (m < 10 && h ? "0" : "") + m + ":" + (sec < 10 ? "0" : "") + sec;
+  }
+  function tickCountdown() {
+    if (!state.event) { return; }
+    var now = Date.now() + state.clockOffset;
+    var start = Date.parse(state.event.start_at), end = Date.parse(state.event.end_at);
+    var text;
+    if (state.event.state === "ended" || state.event.state === "cancelled" || now >= end) { text = L.ended; }
+    else if (now < start) { text = fmt(L.starts_in, { time: dur(start - now) }); }
+    else { text = fmt(L.started_ago, { time: dur(now - start) }) + " · " + fmt(L.ends_in, { time: dur(end - now) }); }
+    setText("wall-countdown", text);
+  }
+
+  function renderAll() { renderEvent(); renderCounters(); renderAllTiles(); renderAttention(); renderFeed(); }
+
+  // ---- filters ----
+  function applyFilters() {
+    Array.prototype.forEach.call(tilesEl.querySelectorAll(".wgroup"), function (sec) {
+      var groupShown = !filters.district || sec.dataset.district === filters.district || sec.dataset.district === "0";
+      var any = false;
+      Array.prototype.forEach.call(sec.querySelectorAll(".tile"), function (tile) {
+        var t = state.tiles[tile.dataset.point];
+        var stateOk = !filters.state || t.status === filters.state ||
+          (filters.state === "attention" && (t.problem || t.status === "signal_lost" || (!t.checked_in && !t.is_host)));
+        var show = groupShown && stateOk;
+        tile.hidden = !show;
+        any = any || show;
+      });
+      sec.hidden = !any;
+    });
+  }
+  function readFilters() {
+    var params = new URLSearchParams(window.location.search);
+    filters.district = params.get("district") || "";
+    filters.state = params.get("state") || "";
+    var fd = document.getElementById("f-district"), fs = document.getElementById("f-state");
+    if (fd) { fd.value = filters.district; }
+    if (fs) { fs.value = filters.state; }
+  }
+  var form = document.getElementById("wall-filters");
+  if (form) {
+    form.addEventListener("change", function () {
+      var fd = document.getElementById("f-district"), fs = document.getElementById("f-state");
+      filters.district = fd ? fd.value : "";
+      filters.state = fs ? fs.value : "";
+      var params = new URLSearchParams(window.location.search);
+      ["district", "state"].forEach(function (k) { if (filters[k]) { params.set(k, filters[k]); } else { params.delete(k); } });
+      var q = params.toString();
+      window.history.replaceState(null, "", window.location.pathname + (q ? "?" + q : ""));
+      applyFilters();
+    });
+    form.addEventListener("submit", function (e) { e.preventDefault(); });
+  }
+  readFilters();
+
+  // ---- protocol ----
+  function applySnapshot(snap) {
+    state.room = snap.room;
+    state.seq = snap.seq;
+    state.tiles = {};
+    state.order = [];
+    snap.tiles.forEach(function (t) { state.tiles[t.id] = t; state.order.push(t.id); });
+    state.event = snap.event;
+    state.counters = snap.counters;
+    state.feed = snap.feed;
+    state.clockOffset = Date.parse(snap.event.now) - Date.now();
+    Object.keys(pending).forEach(function (k) { if (+k <= state.seq) { delete pending[k]; } });
+    renderAll();
+    root.dataset.seq = state.seq;
+    drain();
+  }
+
+  function applyDelta(d) {
+    d.tiles.forEach(function (t) {
+      if (!state.tiles[t.id]) { state.order.push(t.id); }
+      state.tiles[t.id] = t;
+      replaceTile(t);
+    });
+    state.event = d.event;
+    state.counters = d.counters;
+    state.feed = d.feed;
+    state.seq = d.seq;
+    root.dataset.seq = state.seq;
+    renderEvent(); renderCounters(); renderAttention(); renderFeed(); applyFilters();
+  }
+
+  function drain() {
+    while (state.seq !== null && pending[state.seq + 1]) {
+      var next = pending[state.seq + 1];
+      delete pending[state.seq + 1];
+      applyDelta(next);
+    }
+    if (!Object.keys(pending).length && gapTimer) { clearTimeout(gapTimer); gapTimer = null; }
+  }
+
+  var socket = window.io({ transports: ["websocket"], reconnection: true, reconnectionDelayMax: 10000 });
+  function request(kind) {
+    var data = { event: eventId };
+    if (districtId !== null) { data.district = districtId; }
+    socket.emit(kind, data, function (ack) { if (!ack || !ack.ok) { setConn("refused"); } });
+  }
+  function resync() {
+    if (gapTimer) { clearTimeout(gapTimer); gapTimer = null; }
+    pending = {};
+    if (socket.connected) { request("resync"); }
+  }
+  socket.on("connect", function () { setConn("live"); state.seq = null; request("join"); });
+  socket.on("disconnect", function () { setConn("reconnecting"); state.seq = null; });
+  socket.on("connect_error", function () { setConn("reconnecting"); });
+  socket.on("wall_snapshot", function (snap) { if (snap.event_id === eventId) { applySnapshot(snap); } });
+  socket.on("wall_delta", function (d) {
+    if (d.room !== state.room || state.seq === null || d.seq <= state.seq) { return; }
+    pending[d.seq] = d;
+    drain();
+    if (Object.keys(pending).length && !gapTimer) { gapTimer = setTimeout(resync, GAP_GRACE_MS); }
+  });
+  // Back from a sleeping laptop or a hidden tab: take a fresh snapshot rather than trust what we missed.
+  document.addEventListener("visibilitychange", function () { if (!document.hidden) { resync(); } });
+  setInterval(tickCountdown, 1000);
+  setInterval(resync, 5 * 60 * 1000);
+
+  var fsButton = document.getElementById("wall-fullscreen");
+  if (fsButton) {
+    fsButton.addEventListener("click", function () {
+      if (document.fullscreenElement) { document.exitFullscreen(); } else { document.documentElement.requestFullscreen(); }
+    });
+  }
+})();
