@@ -587,8 +587,9 @@ def _apply_points(event: Event, host: Unit | None, units: list[Unit] | None, att
             if not point.is_host and unit_id not in wanted:
                 _remove_point(event, point, removed)
     for point in event.points:
-        if point.unit_id in attendance:
-            point.expected_attendance = attendance[point.unit_id]
+        unit_id = point.unit.id if point.unit is not None else point.unit_id
+        if unit_id in attendance:
+            point.expected_attendance = attendance[unit_id]
     return {"added": added, "removed": removed}
 
 
