@@ -661,7 +661,7 @@ def update_event(event: Event, data: dict[str, Any], *, actor: User | None = Non
         _sync_tasks(event, now, moved=moved or bool({"reminder_offsets", "test_window_minutes",
                                                       "absence_grace_minutes"} & set(changes)))
         if moved:
-            _notify_hosts_moved(event, old_start)
+            _notify_hosts_moved(event, old_start, now)
     db.session.commit()
     _run(after)
     return event
@@ -772,7 +772,7 @@ def cancel_event(event: Event, *, actor: User | None = None, reason: str | None 
                          when=_fmt(event.start_dt))
                 if reason:
                     body += "\n" + _("Reason: %(reason)s", reason=reason)
-            notifications.send_notice([user], subject, body, event_id=event.id)
+            notifications.send_notice([user], subject, body, event_id=event.id, now=now)
     db.session.commit()
     _run(after)
     return event
@@ -840,13 +840,13 @@ def _sync_tasks(event: Event, now: datetime, *, moved: bool) -> None:
             task.status, task.finished_dt, task.last_error = "cancelled", now, "no longer planned"
 
 
-def _notify_hosts_moved(event: Event, old_start: datetime) -> None:
+def _notify_hosts_moved(event: Event, old_start: datetime, now: datetime) -> None:
     for user, _points in host_recipients(event).items():
         with force_locale(user.locale or "vi"):
             subject = _("Moved: %(title)s", title=event.title)
             body = _("The event “%(title)s” moved from %(old)s to %(new)s (until %(end)s).", title=event.title,
                      old=_fmt(old_start), new=_fmt(event.start_dt), end=_fmt(event.end_dt, "%H:%M %d/%m/%Y"))
-        notifications.send_notice([user], subject, body, event_id=event.id)
+        notifications.send_notice([user], subject, body, event_id=event.id, now=now)
 
 
 def _task_event(task: ScheduledTask) -> Event | None:
@@ -893,7 +893,7 @@ def run_readiness_task(task: ScheduledTask, now: datetime) -> list:
                     lines.append(_("… and %(n)d more.", n=len(not_ready) - 60))
                 body = _("Readiness at %(stage)s (start %(when)s). Missing:", stage=STAGE_LABELS[stage],
                          when=_fmt(event.start_dt)) + "\n" + "\n".join(lines)
-            notifications.send_notice([user], subject, body, task=task, event_id=event.id)
+            notifications.send_notice([user], subject, body, task=task, event_id=event.id, now=now)
     event_id, data = event.id, {"stage": stage, "ready": len(verdicts) - len(not_ready), "total": len(verdicts)}
     return [lambda: publisher.announce(event_id, "readiness", data=data)]
 
@@ -938,7 +938,7 @@ def run_reminder_task(task: ScheduledTask, now: datetime) -> None:
     offset = int((task.payload or {}).get("offset", 0))
     for user, points in host_recipients(event).items():
         subject, body = reminder_text(event, user, points, offset)
-        notifications.send_notice([user], subject, body, task=task, event_id=event.id)
+        notifications.send_notice([user], subject, body, task=task, event_id=event.id, now=now)
 
 
 @scheduling.task_handler("event.absence")
@@ -960,7 +960,7 @@ def run_absence_task(task: ScheduledTask, now: datetime) -> list:
                 body = _("Not checked in %(n)d minutes after the start:", n=event.absence_grace_minutes) + "\n" + \
                     "\n".join(f"- {p.unit.name}" + (f" ({p.unit.host_phone})" if p.unit.host_phone else "")
                               for p in absent)
-            notifications.send_notice([user], subject, body, task=task, event_id=event.id)
+            notifications.send_notice([user], subject, body, task=task, event_id=event.id, now=now)
     event_id = event.id
     ids = [p.id for p in absent]
     return [lambda pid=pid: publisher.announce(event_id, "absent", pid) for pid in ids]

@@ -55,9 +55,13 @@ def send_notice(
     task: ScheduledTask | None = None,
     event_id: int | None = None,
     campaign_id: int | None = None,
+    now: datetime | None = None,
 ) -> list[Notification]:
-    """Record one notice per recipient per enabled channel (in-app always); caller commits."""
-    now = utcnow()
+    """Record one notice per recipient per enabled channel (in-app always); caller commits.
+
+    `now` (default: the clock) is when it is recorded and when e-mail/webhook delivery becomes due.
+    """
+    now = now or utcnow()
     channels = list(db.session.scalars(
         select(NotificationChannel).where(NotificationChannel.is_enabled).order_by(NotificationChannel.id)
     ))
@@ -66,15 +70,15 @@ def send_notice(
         common = {"task_id": task.id if task else None, "user_id": user.id, "subject": subject[:300],
                   "body": body, "event_id": event_id, "campaign_id": campaign_id}
         rows.append(Notification(channel_kind="inapp", recipient=user.username, status="sent", sent_dt=now,
-                                 attempts=1, **common))
+                                 attempts=1, created_dt=now, **common))
         for channel in channels:
             if channel.kind == "email" and user.email:
                 rows.append(Notification(channel_id=channel.id, channel_kind="email", recipient=user.email,
-                                         next_attempt_dt=now, **common))
+                                         next_attempt_dt=now, created_dt=now, **common))
             elif channel.kind == "webhook":
                 rows.append(Notification(channel_id=channel.id, channel_kind="webhook",
                                          recipient=(channel.config or {}).get("url", ""), next_attempt_dt=now,
-                                         **common))
+                                         created_dt=now, **common))
     db.session.add_all(rows)
     return rows
 
@@ -243,11 +247,11 @@ def deliver_pending(now: datetime | None = None, limit: int = 200) -> dict[str, 
     return counts
 
 
-def retry_notice(notice: Notification, *, actor: User | None = None) -> Notification:
+def retry_notice(notice: Notification, *, actor: User | None = None, now: datetime | None = None) -> Notification:
     """Queue a failed notice again (a fresh round of attempts); audited."""
     if notice.status != "failed":
         raise ValidationFailed("not_failed", _("Only a failed notice can be retried."))
-    notice.status, notice.attempts, notice.next_attempt_dt = "pending", 0, utcnow()
+    notice.status, notice.attempts, notice.next_attempt_dt = "pending", 0, now or utcnow()
     audit.record("notice.retried", f"notice {notice.id} to {notice.recipient} queued again", user=actor,
                  target=notice)
     db.session.commit()
