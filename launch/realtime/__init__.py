@@ -5,5 +5,7 @@ from flask import Flask
 
 
 def init_realtime(app: Flask) -> None:
-    """Register the Socket.IO handlers (importing the module binds them to `socketio`)."""
-    from launch.realtime import handlers  # noqa: F401
+    """Bind the Socket.IO handlers to this app's server (created by `socketio.init_app`)."""
+    from launch.realtime import handlers
+
+    handlers.register()

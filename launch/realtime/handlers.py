@@ -129,7 +129,6 @@ def _join(client: Client, data: Any) -> dict[str, Any]:
     return {"ok": True, "room": room}
 
 
-@socketio.on("connect")
 def on_connect(auth: Any = None) -> bool:
     """Accept a signed-in user or a point's host page; refuse anyone else."""
     auth = auth if isinstance(auth, dict) else {}
@@ -149,7 +148,6 @@ def on_connect(auth: Any = None) -> bool:
     return True
 
 
-@socketio.on("disconnect")
 def on_disconnect(reason: Any = None) -> None:
     """Forget the connection; a host page's silence is judged by the presence timeout."""
     with _lock:
@@ -159,7 +157,6 @@ def on_disconnect(reason: Any = None) -> None:
             presence.record_page_closed(client.point_id)
 
 
-@socketio.on("join")
 def on_join(data: Any = None) -> dict[str, Any]:
     """Join a wall (snapshot follows) or a campaign room."""
     client = _client()
@@ -169,13 +166,11 @@ def on_join(data: Any = None) -> dict[str, Any]:
         return _join(client, data)
 
 
-@socketio.on("resync")
 def on_resync(data: Any = None) -> dict[str, Any]:
     """A client that saw a gap or reconnected: send a fresh snapshot."""
     return on_join(data)
 
 
-@socketio.on("leave")
 def on_leave(data: Any = None) -> dict[str, Any]:
     """Leave a room (e.g. a wall switching district)."""
     room = data.get("room") if isinstance(data, dict) else None
@@ -184,7 +179,6 @@ def on_leave(data: Any = None) -> dict[str, Any]:
     return {"ok": True}
 
 
-@socketio.on("heartbeat")
 def on_heartbeat(data: Any = None) -> dict[str, Any]:
     """A host page is still there."""
     client = _client()
@@ -193,3 +187,17 @@ def on_heartbeat(data: Any = None) -> dict[str, Any]:
     with _context():
         presence.record_heartbeat(client.point_id)
         return {"ok": True, "interval": presence.heartbeat_seconds()}
+
+
+HANDLERS = {"connect": on_connect, "disconnect": on_disconnect, "join": on_join, "resync": on_resync,
+            "leave": on_leave, "heartbeat": on_heartbeat}
+
+
+def register() -> None:
+    """Bind the handlers to the current Socket.IO server.
+
+    Flask-SocketIO's decorators bind to the server that exists at import time only; each app
+    (tests build many) gets a new server, so `init_realtime` calls this for every app.
+    """
+    for name, handler in HANDLERS.items():
+        socketio.on_event(name, handler)
