@@ -39,19 +39,38 @@ def presence_token(point: EventPoint) -> str:
 
 
 def point_for_token(token: str | None, point_id: Any = None) -> EventPoint | None:
-    """The point a presence token names (revoked with the point's QR codes), or None."""
+    """The point a presence token, or the point's QR check-in token, names; None if neither.
+
+    Both are revoked with the point's QR codes (they carry its token version).
+    """
     if not token:
         return None
+    claimed: tuple[Any, Any] | None = None
     try:
         data = _serializer().loads(token)
+        if isinstance(data, dict):
+            claimed = (data.get("p"), data.get("v"))
     except BadSignature:
+        claimed = _site_claim(token)
+    if claimed is None or (point_id not in (None, "") and str(claimed[0]) != str(point_id)):
         return None
-    if not isinstance(data, dict) or (point_id not in (None, "") and str(data.get("p")) != str(point_id)):
-        return None
-    point = db.session.get(EventPoint, data.get("p"))
-    if point is None or point.token_version != data.get("v"):
+    point = db.session.get(EventPoint, claimed[0])
+    if point is None or point.token_version != claimed[1]:
         return None
     return point
+
+
+def _site_claim(token: str) -> tuple[int, int] | None:
+    """(point id, version) of the check-in QR token, if the check-in feature's tokens accept it."""
+    try:
+        from launch.services.tokens import read_site_token
+    except ImportError:
+        return None
+    try:
+        claim = read_site_token(token)
+    except Exception:  # noqa: BLE001  (not a site token)
+        return None
+    return claim.event_point_id, claim.version
 
 
 def _last_presence_kind(point_ids: list[int]) -> dict[int, str]:
