@@ -110,6 +110,8 @@ class Config:
         if os.environ.get("MAIL_SERVER"):
             out["MAIL_SERVER"] = os.environ["MAIL_SERVER"]
             out["MAIL_PORT"] = _env_int("MAIL_PORT", 25)
+        if os.environ.get("PROXY_FIX") is not None:
+            out["PROXY_FIX"] = _env_bool("PROXY_FIX", False)
         if os.environ.get("MAIL_FROM"):
             out["MAIL_FROM"] = os.environ["MAIL_FROM"]
         return out
@@ -157,6 +159,7 @@ class ProductionConfig(Config):
     REMEMBER_COOKIE_SECURE = True
     SCHEDULER_ENABLED = False  # the Procfile's `scheduler:` process runs it
     PREFERRED_URL_SCHEME = "https"
+    PROXY_FIX = True  # served behind nginx (see README); set PROXY_FIX=0 if not
 
     @classmethod
     def validate(cls, config: dict) -> None:

@@ -25,6 +25,12 @@ def create_app(config_name: str | None = None, **overrides: Any) -> Flask:
     app.config.setdefault("CONFIG_NAME", config_class.NAME)
     os.makedirs(app.instance_path, exist_ok=True)
 
+    if app.config.get("PROXY_FIX"):
+        # Behind nginx: trust one proxy hop for the client address, scheme and host (HTTPS, HSTS, QR URLs).
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
+
     _init_database(app)
     _init_i18n(app)
     _init_security(app)

@@ -1,0 +1,1 @@
+"""Benchmark of the launch manager against a minimal baseline (see bench/run.py)."""
