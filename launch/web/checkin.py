@@ -1,4 +1,319 @@
-"""Site and attendee check-in pages (filled in by the check-in feature)."""
-from flask import Blueprint
+"""Check-in pages under /c: the point's QR address, the host page, the badge scanner, and the
+operator's QR sheet, badges, roster import, manual check-in and QR withdrawal."""
+from __future__ import annotations
+
+import hashlib
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+
+from launch.extensions import limiter
+from launch.models.checkins import PROBLEM_KINDS
+from launch.services import api_tokens, checkin, qr, roster, tokens
+from launch.services.access import can_act_for
+from launch.services.errors import DomainError, ValidationFailed
+from launch.web.access import operator_required, reader_required
+from launch.web.forms import ImportForm
 
 bp = Blueprint("checkin", __name__, url_prefix="/c")
+
+PROBLEM_LABELS = {
+    "no_audio": _l("No audio"),
+    "no_video": _l("No video"),
+    "no_connection": _l("No connection"),
+    "other": _l("Other"),
+}
+
+
+def checkin_rate_limit() -> str:
+    """The configured limit for check-in writes (generous: a real burst never trips it)."""
+    return current_app.config["CHECKIN_RATE_LIMIT"]
+
+
+def checkin_rate_key() -> str:
+    """Per account (session or API token), else per QR token: never per address alone."""
+    auth = request.headers.get("Authorization", "")
+    if auth.lower().startswith("bearer "):
+        return "checkin:bearer:" + hashlib.sha256(auth[7:].strip().encode()).hexdigest()[:24]
+    user = getattr(g, "api_user", None) or (current_user if current_user.is_authenticated else None)
+    if user is not None:
+        return f"checkin:user:{user.id}"
+    token = (request.view_args or {}).get("token")
+    if token:
+        return "checkin:token:" + hashlib.sha256(token.encode()).hexdigest()[:24]
+    return f"checkin:ip:{request.remote_addr}"
+
+
+checkin_limit = limiter.limit(checkin_rate_limit, key_func=checkin_rate_key, methods=["POST"])
+
+
+def _point_for_host(point_id: int):  # noqa: ANN202
+    point = checkin.get_point(point_id)
+    if not can_act_for(current_user, point.unit_id):
+        abort(403)
+    return point
+
+
+def _problem_labels() -> dict[str, str]:
+    return {k: PROBLEM_LABELS[k] for k in PROBLEM_KINDS}
+
+
+# --- the QR address and the host page -----------------------------------------------------------
+
+@bp.route("/<token>", methods=["GET"])
+@login_required
+def site(token: str):  # noqa: ANN201
+    """What a phone camera opens: the point, and one button to check it in (or why not)."""
+    try:
+        point = checkin.open_site_token(token, current_user)
+    except DomainError as exc:
+        return render_template("checkin/refused.html", code=exc.code, message=exc.message), exc.status
+    if point.checked_in_dt is not None:
+        return redirect(url_for(".host", point_id=point.id))
+    return render_template("checkin/site.html", point=point, event=point.event, token=token,
+                           label=checkin.point_label(point))
+
+
+@bp.route("/<token>", methods=["POST"])
+@login_required
+@checkin_limit
+def site_checkin(token: str):  # noqa: ANN201
+    """Check the site in; the answer is the host page with the time, or the refusal."""
+    try:
+        result = checkin.check_in_site(token, current_user)
+    except DomainError as exc:
+        if exc.code == "already_checked_in":
+            flash(str(exc.message), "info")
+            return redirect(url_for(".host", point_id=exc.details["point_id"]))
+        return render_template("checkin/refused.html", code=exc.code, message=exc.message), exc.status
+    flash(result.message, "success")
+    return redirect(url_for(".host", point_id=result.data["point"]["id"]))
+
+
+@bp.route("/")
+@login_required
+def index():  # noqa: ANN201
+    """My connection points in current and coming events."""
+    return render_template("checkin/index.html", points=checkin.my_points(current_user),
+                           label=checkin.point_label)
+
+
+@bp.route("/points/<int:point_id>")
+@login_required
+def host(point_id: int):  # noqa: ANN201
+    """The host page: check-in state, headcount, connection test, problems, link to the scanner."""
+    point = _point_for_host(point_id)
+    return render_template("checkin/host.html", point=point, event=point.event, state=checkin.point_state(point),
+                           token=tokens.site_token(point), label=checkin.point_label(point),
+                           problem_labels=_problem_labels())
+
+
+@bp.route("/points/<int:point_id>/headcount", methods=["POST"])
+@login_required
+@checkin_limit
+def headcount(point_id: int):  # noqa: ANN201
+    """Report (or correct) the headcount."""
+    point = _point_for_host(point_id)
+    try:
+        result = checkin.report_headcount(point, current_user, request.form.get("headcount", ""))
+    except DomainError as exc:
+        flash(str(exc.message), "error")
+    else:
+        flash(result.message, "success")
+    return redirect(url_for(".host", point_id=point_id))
+
+
+@bp.route("/points/<int:point_id>/connection-test", methods=["POST"])
+@login_required
+@checkin_limit
+def connection_test(point_id: int):  # noqa: ANN201
+    """Confirm the connection test."""
+    point = _point_for_host(point_id)
+    result = checkin.confirm_connection_test(point, current_user)
+    flash(result.message, "success")
+    return redirect(url_for(".host", point_id=point_id))
+
+
+@bp.route("/points/<int:point_id>/problem", methods=["POST"])
+@login_required
+@checkin_limit
+def problem(point_id: int):  # noqa: ANN201
+    """Report a problem to the IOC."""
+    point = _point_for_host(point_id)
+    try:
+        result = checkin.report_problem(point, current_user, request.form.get("kind", ""), request.form.get("text"))
+    except DomainError as exc:
+        flash(str(exc.message), "error")
+    else:
+        flash(result.message, "success")
+    return redirect(url_for(".host", point_id=point_id))
+
+
+@bp.route("/points/<int:point_id>/scan")
+@login_required
+def scanner(point_id: int):  # noqa: ANN201
+    """The badge scanner: camera, manual search, offline queue."""
+    point = _point_for_host(point_id)
+    config = {
+        "eventId": point.event_id,
+        "pointId": point.id,
+        "checkinUrl": url_for("api.attendee_checkin", point_id=point.id),
+        "rosterUrl": url_for("api.point_roster", point_id=point.id),
+        "searchUrl": url_for("api.search_attendees", event_id=point.event_id),
+        "vendor": url_for("static", filename="vendor/barcode-detector-3.2.2/ponyfill.js"),
+        "wasmBase": url_for("static", filename="vendor/zxing-wasm-3.1.3/"),
+        "sw": url_for(".service_worker"),
+    }
+    return render_template("checkin/scanner.html", point=point, event=point.event, config=config,
+                           label=checkin.point_label(point))
+
+
+@bp.route("/sw.js")
+def service_worker():  # noqa: ANN201
+    """The scanner's service worker, served here so its scope covers /c/."""
+    response = send_from_directory(current_app.static_folder, "sw.js", mimetype="text/javascript", max_age=0)
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+# --- operators: points, QR codes, manual check-in, withdrawal ------------------------------------
+
+@bp.route("/events/<int:event_id>")
+@reader_required
+def event_points(event_id: int):  # noqa: ANN201
+    """Every point of an event with its check-in state and QR actions."""
+    event = checkin.get_event(event_id)
+    return render_template("checkin/event.html", event=event, points=checkin.event_points(event),
+                           label=checkin.point_label, attendees=len(roster.event_attendees(event)))
+
+
+@bp.route("/events/<int:event_id>/qr-sheet")
+@operator_required
+def qr_sheet(event_id: int):  # noqa: ANN201
+    """All the event's point QR codes on print-ready A4 pages; marks them issued."""
+    event = checkin.get_event(event_id)
+    points = [p for p in checkin.event_points(event) if not p.is_host]
+    items = [{"point": p, "label": checkin.point_label(p), "url": (url := tokens.site_url(p)),
+              "svg": qr.svg_inline(url)} for p in points]
+    checkin.mark_qr_issued(points)
+    return render_template("checkin/qr_sheet.html", event=event, items=items)
+
+
+@bp.route("/events/<int:event_id>/points/<int:point_id>/qr.<any(png, svg):kind>")
+@operator_required
+def point_qr(event_id: int, point_id: int, kind: str):  # noqa: ANN201
+    """One point's QR as a PNG or SVG download; marks it issued."""
+    point = checkin.get_point(point_id, event_id=event_id)
+    url = tokens.site_url(point)
+    body = qr.png_bytes(url) if kind == "png" else qr.svg_document(url)
+    checkin.mark_qr_issued([point])
+    filename = f"qr-event{event_id}-{point.unit.code}.{kind}"
+    return Response(body, mimetype="image/png" if kind == "png" else "image/svg+xml",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"',
+                             "Cache-Control": "private, no-store"})
+
+
+@bp.route("/events/<int:event_id>/points/<int:point_id>/manual", methods=["GET", "POST"])
+@operator_required
+def manual(event_id: int, point_id: int):  # noqa: ANN201
+    """Check a point in by hand (confirmed by phone), with a reason."""
+    point = checkin.get_point(point_id, event_id=event_id)
+    if request.method == "POST":
+        try:
+            result = checkin.manual_site_checkin(point, current_user, request.form.get("reason", ""))
+        except DomainError as exc:
+            flash(str(exc.message), "error" if exc.code != "already_checked_in" else "info")
+            if exc.code == "reason_required":
+                return render_template("checkin/manual.html", point=point, event=point.event,
+                                       label=checkin.point_label(point)), 400
+        else:
+            flash(result.message, "success")
+        return redirect(url_for(".event_points", event_id=event_id))
+    return render_template("checkin/manual.html", point=point, event=point.event, label=checkin.point_label(point))
+
+
+@bp.route("/events/<int:event_id>/points/<int:point_id>/revoke", methods=["POST"])
+@operator_required
+def revoke(event_id: int, point_id: int):  # noqa: ANN201
+    """Withdraw a leaked QR and issue a new one for this point only."""
+    point = checkin.get_point(point_id, event_id=event_id)
+    checkin.revoke_point_qr(point, current_user)
+    flash(_("The old QR code of %(point)s no longer works. Print or send the new one.",
+            point=checkin.point_label(point)), "success")
+    return redirect(url_for(".event_points", event_id=event_id))
+
+
+# --- operators: roster and badges ---------------------------------------------------------------
+
+@bp.route("/events/<int:event_id>/roster", methods=["GET", "POST"])
+@operator_required
+def roster_import(event_id: int):  # noqa: ANN201
+    """Upload the roster CSV: refused whole with every bad line listed, or applied whole."""
+    event = checkin.get_event(event_id)
+    form = ImportForm()
+    errors: list = []
+    result = None
+    if form.validate_on_submit():
+        try:
+            result = roster.import_roster(event, form.file.data.read(), actor=current_user)
+        except ValidationFailed as exc:
+            flash(str(exc.message), "error")
+            errors = exc.errors
+        else:
+            flash(_("Roster imported: %(c)d added, %(u)d updated, %(n)d unchanged.",
+                    c=result.created, u=result.updated, n=result.unchanged), "success")
+    elif request.method == "POST":
+        flash(_("Choose a CSV file to import."), "error")
+    return render_template("checkin/roster.html", event=event, form=form, errors=errors, result=result,
+                           attendees=roster.event_attendees(event)), 400 if errors else 200
+
+
+@bp.route("/events/<int:event_id>/badges")
+@operator_required
+def badges(event_id: int):  # noqa: ANN201
+    """Personal badges (name, position, unit, QR) on A4 pages; `?unit=CODE` for one unit."""
+    event = checkin.get_event(event_id)
+    unit = (request.args.get("unit") or "").strip()[:16] or None
+    people = roster.event_attendees(event, unit)
+    items = [{"person": a, "svg": qr.svg_inline(tokens.badge_token(a), 3)} for a in people]
+    return render_template("checkin/badges.html", event=event, items=items, unit=unit)
+
+
+# --- API tokens ---------------------------------------------------------------------------------
+
+@bp.route("/api-tokens", methods=["GET", "POST"])
+@login_required
+def api_token_list():  # noqa: ANN201
+    """Make and list personal API tokens (the secret is shown once)."""
+    if not (current_user.is_operator or current_user.is_host):
+        abort(403)
+    secret = None
+    if request.method == "POST":
+        try:
+            _token, secret = api_tokens.create_api_token(current_user, request.form.get("name", ""))
+        except DomainError as exc:
+            flash(str(exc.message), "error")
+    return render_template("checkin/api_tokens.html", tokens=api_tokens.user_tokens(current_user), secret=secret)
+
+
+@bp.route("/api-tokens/<int:token_id>/revoke", methods=["POST"])
+@login_required
+def api_token_revoke(token_id: int):  # noqa: ANN201
+    """Revoke one of my tokens."""
+    api_tokens.revoke_api_token(token_id, current_user)
+    flash(_("The token was revoked."), "success")
+    return redirect(url_for(".api_token_list"))

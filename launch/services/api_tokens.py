@@ -1,0 +1,83 @@
+"""Personal API tokens for other scanners and the IOC's systems (Authorization: Bearer ...).
+
+A token is 32 random bytes shown once; only its SHA-256 is stored (a high-entropy secret needs no
+slow hash). It acts as its owner, with the owner's role and scope, until revoked or the owner is
+disabled. Bearer requests are exempt from CSRF: a browser never adds that header by itself.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import timedelta
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from launch.clock import utcnow
+from launch.extensions import db
+from launch.models import User
+from launch.models.checkins import ApiToken
+from launch.services import audit
+from launch.services.errors import DomainError, NotFound
+
+TOKEN_PREFIX = "qnl_"
+#: last_used_dt is written at most this often per token (no write per scan).
+TOUCH_EVERY = timedelta(minutes=1)
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def create_api_token(user: User, name: str) -> tuple[ApiToken, str]:
+    """Make a token for `user`; returns it and the secret (shown once, never stored)."""
+    name = " ".join((name or "").split())[:100]
+    if not name:
+        raise DomainError("invalid_input", _("Give the token a name (e.g. the scanner or system using it)."))
+    if user.is_viewer:
+        raise DomainError("forbidden", _("Viewers cannot make API tokens."), status=403)
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(user_id=user.id, name=name, token_hash=_hash(secret), prefix=secret[:10])
+    db.session.add(token)
+    db.session.flush()
+    audit.record("api_token.created", f"API token {token.prefix}… ({name}) created", user=user, target=token)
+    db.session.commit()
+    return token, secret
+
+
+def authenticate_api_token(secret: str | None) -> User | None:
+    """The enabled owner of an active token, or None."""
+    if not secret or not secret.startswith(TOKEN_PREFIX) or len(secret) > 100:
+        return None
+    digest = _hash(secret)
+    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == digest))
+    if token is None or not hmac.compare_digest(token.token_hash, digest) or token.revoked_dt is not None:
+        return None
+    user = token.user
+    if user is None or not user.is_enabled:
+        return None
+    now = utcnow()
+    if token.last_used_dt is None or now - token.last_used_dt > TOUCH_EVERY:
+        token.last_used_dt = now
+        db.session.commit()
+    return user
+
+
+def user_tokens(user: User) -> list[ApiToken]:
+    """A user's tokens, newest first."""
+    return list(db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id)
+                                   .order_by(ApiToken.created_dt.desc(), ApiToken.id.desc())))
+
+
+def revoke_api_token(token_id: int, user: User) -> ApiToken:
+    """Revoke one of `user`'s tokens (operators may revoke anyone's); audited."""
+    token = db.session.get(ApiToken, token_id)
+    if token is None or (token.user_id != user.id and not user.is_operator):
+        raise NotFound("unknown_token", _("This token does not exist."))
+    if token.revoked_dt is None:
+        token.revoked_dt = utcnow()
+        audit.record("api_token.revoked", f"API token {token.prefix}… ({token.name}) revoked", user=user,
+                     target=token)
+        db.session.commit()
+    return token

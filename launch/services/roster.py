@@ -1,0 +1,207 @@
+"""An event's roster of expected attendees: CSV import (all or nothing), search, badges, demo data."""
+from __future__ import annotations
+
+import csv
+import io
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from launch.extensions import db
+from launch.models import Attendee, Event, EventPoint, Unit, User
+from launch.services import audit
+from launch.services.directory import LineError, decode_csv_bytes
+from launch.services.errors import ValidationFailed
+from launch.services.text import fold
+
+REQUIRED_COLUMNS = ("name", "unit")
+OPTIONAL_COLUMNS = ("position", "phone")
+MAX_ROWS = 20_000
+
+
+@dataclass
+class RosterResult:
+    """What a roster import did."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+def new_badge_code() -> str:
+    """A random, unguessable badge code."""
+    return secrets.token_hex(10)
+
+
+def parse_roster_csv(event: Event, text: str) -> list[dict[str, Any]]:
+    """Check every line (name, unit code invited to the event, position, phone); all problems at once."""
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    header = [(h or "").strip().lower() for h in (reader.fieldnames or [])]
+    reader.fieldnames = header
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    if missing:
+        raise ValidationFailed(
+            "missing_column",
+            _("Required columns are missing: %(cols)s.", cols=", ".join(missing)),
+            errors=[LineError(1, _("missing column %(col)s", col=c), "missing_column") for c in missing],
+        )
+    invited = dict(db.session.execute(
+        select(Unit.code, Unit.id).join(EventPoint, EventPoint.unit_id == Unit.id)
+        .where(EventPoint.event_id == event.id)
+    ).all())
+    known = set(db.session.scalars(select(Unit.code)))
+    errors: list[LineError] = []
+    rows: list[dict[str, Any]] = []
+    seen: dict[tuple[str, str], int] = {}
+    for raw in reader:
+        line = reader.line_num
+        if None in raw:
+            errors.append(LineError(line, _("too many fields"), "too_many_fields"))
+            continue
+        row = {k: (v or "").strip() for k, v in raw.items() if k}
+        if not any(row.values()):
+            continue
+        name, code = " ".join(row.get("name", "").split()), row.get("unit", "")
+        if not name:
+            errors.append(LineError(line, _("the name is empty"), "empty_name"))
+        elif len(name) > 200:
+            errors.append(LineError(line, _("the name is longer than 200 characters"), "too_long"))
+        if not code:
+            errors.append(LineError(line, _("the unit code is empty"), "empty_code"))
+        elif code not in known:
+            errors.append(LineError(line, _("unknown unit %(code)s", code=code), "unknown_unit"))
+        elif code not in invited:
+            errors.append(LineError(line, _("unit %(code)s is not invited to this event", code=code), "not_invited"))
+        for col, limit in (("position", 200), ("phone", 40)):
+            if len(row.get(col, "")) > limit:
+                errors.append(LineError(line, _("%(col)s is longer than %(n)d characters", col=col, n=limit),
+                                        "too_long"))
+        key = (fold(name), code)
+        if name and code and key in seen:
+            errors.append(LineError(line, _("%(name)s is listed twice for unit %(code)s (first on line %(first)d)",
+                                            name=name, code=code, first=seen[key]), "duplicate"))
+        else:
+            seen[key] = line
+        rows.append({"line": line, "name": name, "unit_id": invited.get(code), "position": row.get("position") or None,
+                     "phone": row.get("phone") or None})
+    if not rows and not errors:
+        errors.append(LineError(1, _("the file has no attendees"), "empty_file"))
+    if len(rows) > MAX_ROWS:
+        errors.append(LineError(1, _("the file has more than %(n)d attendees", n=MAX_ROWS), "too_many_rows"))
+    if errors:
+        errors.sort(key=lambda e: e.line)
+        raise ValidationFailed("invalid_file", _("The file was refused; nothing was imported. Fix these lines:"),
+                               errors=errors)
+    return rows
+
+
+def import_roster(event: Event, data: bytes | str, *, actor: User | None = None) -> RosterResult:
+    """Import a roster CSV: all lines checked first, then all written; people matched by name and unit."""
+    text = decode_csv_bytes(data) if isinstance(data, bytes) else data
+    rows = parse_roster_csv(event, text)
+    existing = {(a.search_name, a.unit_id): a
+                for a in db.session.scalars(select(Attendee).where(Attendee.event_id == event.id))}
+    result = RosterResult()
+    try:
+        for row in rows:
+            person = existing.get((fold(row["name"]), row["unit_id"]))
+            if person is None:
+                person = Attendee(event_id=event.id, unit_id=row["unit_id"], full_name=row["name"],
+                                  search_name=fold(row["name"]), position=row["position"], phone=row["phone"],
+                                  badge_code=new_badge_code())
+                db.session.add(person)
+                existing[(person.search_name, person.unit_id)] = person
+                result.created += 1
+            elif (person.full_name, person.position, person.phone) != (row["name"], row["position"], row["phone"]):
+                person.full_name, person.position, person.phone = row["name"], row["position"], row["phone"]
+                result.updated += 1
+            else:
+                result.unchanged += 1
+        if result.created or result.updated:
+            audit.record("roster.imported",
+                         f"roster of event {event.id}: {result.created} created, {result.updated} updated",
+                         user=actor, target=event, details={"created": result.created, "updated": result.updated})
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return result
+
+
+def search_attendees(event: Event, q: str | None, *, unit_ids: set[int] | None = None,
+                     limit: int = 30) -> list[Attendee]:
+    """People on the roster whose name has every word of `q` (diacritics and case ignored)."""
+    stmt = select(Attendee).where(Attendee.event_id == event.id)
+    words = fold(q).split()
+    if not words:
+        return []
+    for word in words:
+        stmt = stmt.where(Attendee.search_name.contains(word, autoescape=True))
+    if unit_ids is not None:
+        stmt = stmt.where(Attendee.unit_id.in_(unit_ids))
+    return list(db.session.scalars(stmt.order_by(Attendee.search_name).limit(limit)))
+
+
+def point_unit_ids(point: EventPoint) -> set[int]:
+    """The point's unit and every unit below it (a district point also receives its communes' people)."""
+    ids = {point.unit_id}
+    frontier = [point.unit_id]
+    while frontier:
+        frontier = [i for i in db.session.scalars(select(Unit.id).where(Unit.parent_id.in_(frontier))) if i not in ids]
+        ids.update(frontier)
+    return ids
+
+
+def roster_for_point(point: EventPoint) -> list[Attendee]:
+    """The people expected at a point (its unit and those below), for the scanner's offline search."""
+    return list(db.session.scalars(
+        select(Attendee).where(Attendee.event_id == point.event_id, Attendee.unit_id.in_(point_unit_ids(point)))
+        .order_by(Attendee.search_name)
+    ))
+
+
+def event_attendees(event: Event, unit_code: str | None = None) -> list[Attendee]:
+    """The roster, by unit then name (for badge sheets)."""
+    stmt = select(Attendee).join(Unit, Attendee.unit_id == Unit.id, isouter=True).where(Attendee.event_id == event.id)
+    if unit_code:
+        stmt = stmt.where(Unit.code == unit_code)
+    return list(db.session.scalars(stmt.order_by(Unit.code, Attendee.search_name)))
+
+
+DEMO_FAMILY = ("Nguyễn", "Trần", "Lê", "Phạm", "Huỳnh", "Võ", "Đặng", "Bùi", "Đỗ", "Hồ")
+DEMO_GIVEN = ("Văn An", "Thị Bình", "Minh Châu", "Quốc Dũng", "Thị Hà", "Văn Hùng", "Thanh Lan", "Đức Long",
+              "Thị Mai", "Công Nam", "Ngọc Oanh", "Văn Phúc", "Thị Quỳnh", "Hữu Sơn", "Thị Thu", "Văn Tùng",
+              "Thị Uyên", "Quang Vinh", "Thị Xuân", "Minh Yến")
+DEMO_POSITIONS = ("Chủ tịch UBND", "Phó Chủ tịch UBND", "Công chức Văn phòng - Thống kê", "Bí thư Đoàn thanh niên",
+                  "Chủ tịch Hội Phụ nữ", "Trưởng thôn", "Tổ công nghệ số cộng đồng", "Công chức Văn hóa - Xã hội")
+
+
+def seed_demo_checkins(event: Event) -> int:
+    """Add a demo roster (20 people at Huyện Bình Sơn (524), 20 at Xã Bình Thạnh (21046)); idempotent.
+
+    Only units invited to `event` get people. Returns how many were added.
+    """
+    added = 0
+    for offset, code in enumerate(("524", "21046")):
+        unit_id = db.session.scalar(
+            select(Unit.id).join(EventPoint, EventPoint.unit_id == Unit.id)
+            .where(EventPoint.event_id == event.id, Unit.code == code)
+        )
+        if unit_id is None:
+            continue
+        have = set(db.session.scalars(select(Attendee.search_name).where(Attendee.event_id == event.id,
+                                                                         Attendee.unit_id == unit_id)))
+        for i in range(20):
+            family = DEMO_FAMILY[(i + offset * 3) % len(DEMO_FAMILY)]
+            name = f"{family} {DEMO_GIVEN[(i + offset * 7) % len(DEMO_GIVEN)]}"
+            if fold(name) in have:
+                continue
+            have.add(fold(name))
+            db.session.add(Attendee(event_id=event.id, unit_id=unit_id, full_name=name, search_name=fold(name),
+                                    position=DEMO_POSITIONS[i % len(DEMO_POSITIONS)], badge_code=new_badge_code()))
+            added += 1
+    db.session.commit()
+    return added
