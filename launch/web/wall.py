@@ -98,6 +98,7 @@ def js_labels() -> dict[str, Any]:
         "connected": _("Live updates"), "reconnecting": _("Reconnecting… the wall will catch up by itself"),
         "refused": _("You may not watch this wall."),
         "all_clear": _("Every point is checked in and connected."), "no_activity": _("No activity yet."),
+        "short": {"in_call": _("Call"), "checked_in": _("Check-in"), "page_live": _("Page")},
         "level": {"district": _("district level"), "commune": _("commune level")},
     }
 

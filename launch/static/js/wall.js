@@ -50,14 +50,17 @@
     s.appendChild(el("strong", null, L.status[t.status] || t.status));
     a.appendChild(s);
     var facts = el("ul", "facts");
-    var f1 = el("li", "fact " + (t.in_call ? "on" : "off"), t.in_call ? L.in_call : L.not_in_call);
-    f1.dataset.fact = "in_call";
-    var f2 = el("li", "fact " + (t.checked_in ? "on" : "off"),
-      t.checked_in ? fmt(L.checked_in_at, { time: hhmm(t.checked_in_at) }) : L.not_checked_in);
-    f2.dataset.fact = "checked_in";
-    var f3 = el("li", "fact " + (t.page_live ? "on" : "off"), t.page_live ? L.page_live : L.page_off);
-    f3.dataset.fact = "page_live";
-    facts.appendChild(f1); facts.appendChild(f2); facts.appendChild(f3);
+    [["in_call", t.in_call, L.short.in_call, t.in_call ? L.in_call : L.not_in_call],
+     ["checked_in", t.checked_in, t.checked_in ? hhmm(t.checked_in_at) : L.short.checked_in,
+      t.checked_in ? fmt(L.checked_in_at, { time: hhmm(t.checked_in_at) }) : L.not_checked_in],
+     ["page_live", t.page_live, L.short.page_live, t.page_live ? L.page_live : L.page_off]].forEach(function (f) {
+      var li = el("li", "fact " + (f[1] ? "on" : "off"));
+      li.dataset.fact = f[0];
+      li.title = f[3];
+      li.appendChild(el("span", null, f[2]));
+      li.appendChild(el("span", "visually-hidden", " (" + f[3] + ")"));
+      facts.appendChild(li);
+    });
     a.appendChild(facts);
     var present = t.headcount !== null && t.headcount !== undefined ? t.headcount : t.attendees;
     var people = el("p", "tile-people", fmt(L.headcount, { present: present, expected: t.expected }));
