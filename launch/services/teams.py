@@ -1,0 +1,258 @@
+"""Community digital-technology teams (Tổ CNSCĐ): by hand and by CSV import (all or nothing).
+
+A district team belongs to its district; commune and village teams to their commune. The member
+counts feed the campaigns' "members x N" targets, which are computed, never stored.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from typing import Any
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+
+from launch.extensions import db
+from launch.models import Unit, User
+from launch.models.campaigns import TEAM_LEVELS, Team
+from launch.services import audit
+from launch.services.directory import LineError, decode_csv_bytes
+from launch.services.errors import NotFound, ValidationFailed
+
+REQUIRED_COLUMNS = ("unit_code", "level", "name", "members")
+MAX_MEMBERS = 10_000
+TEAM_LEVEL_LABELS = {
+    "district": _l("District team"),
+    "commune": _l("Commune team"),
+    "village": _l("Village team"),
+}
+#: Which directory level a team of each level is attached to.
+UNIT_LEVEL_FOR = {"district": "district", "commune": "commune", "village": "commune"}
+
+
+@dataclass
+class TeamImportResult:
+    """What a team import did."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+def _parse_members(value: Any) -> int | None:
+    if isinstance(value, int):
+        number = value
+    else:
+        text = str(value or "").strip().replace(".", "").replace(",", "")
+        if not text.isdigit():
+            return None
+        number = int(text)
+    return number if 0 <= number <= MAX_MEMBERS else None
+
+
+def _check(level: str, name: str, members: Any, unit: Unit | None) -> list[tuple[str, str]]:
+    """Problems with one team's values, as (code, message)."""
+    problems: list[tuple[str, str]] = []
+    if level not in TEAM_LEVELS:
+        problems.append(("wrong_level", _("wrong team level %(level)s (district, commune or village)",
+                                          level=level or "-")))
+    elif unit is not None and unit.level != UNIT_LEVEL_FOR[level]:
+        problems.append(("wrong_unit_level",
+                         _("a %(level)s belongs to a %(wanted)s, but %(code)s is not one",
+                           level=TEAM_LEVEL_LABELS[level], wanted=_("district") if level == "district"
+                           else _("commune"), code=unit.code)))
+    if not name:
+        problems.append(("empty_name", _("the team name is empty")))
+    elif len(name) > 200:
+        problems.append(("too_long", _("the team name is longer than 200 characters")))
+    if _parse_members(members) is None:
+        problems.append(("bad_number", _("members must be a whole number from 0 to %(n)d", n=MAX_MEMBERS)))
+    return problems
+
+
+def parse_teams_csv(text: str) -> list[dict[str, Any]]:
+    """Check every line; raise ValidationFailed listing all problems by line, or return clean rows."""
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    header = [h.strip() for h in (reader.fieldnames or [])]
+    reader.fieldnames = header
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    if missing:
+        raise ValidationFailed(
+            "missing_column",
+            _("Required columns are missing: %(cols)s.", cols=", ".join(missing)),
+            errors=[LineError(1, _("missing column %(col)s", col=c), "missing_column") for c in missing],
+        )
+    units = {u.code: u for u in db.session.scalars(select(Unit))}
+    errors: list[LineError] = []
+    rows: list[dict[str, Any]] = []
+    seen: dict[tuple[str, str, str], int] = {}
+    for raw in reader:
+        line = reader.line_num
+        if None in raw:
+            errors.append(LineError(line, _("too many fields"), "too_many_fields"))
+            continue
+        row = {k: (v or "").strip() for k, v in raw.items()}
+        if not any(row.values()):
+            continue
+        code, level, name = row["unit_code"], row["level"].lower(), " ".join(row["name"].split())
+        unit = units.get(code)
+        if unit is None:
+            errors.append(LineError(line, _("unknown unit %(code)s", code=code or "-"), "unknown_unit"))
+        for problem_code, message in _check(level, name, row["members"], unit):
+            errors.append(LineError(line, message, problem_code))
+        key = (code, level, name.lower())
+        if name and key in seen:
+            errors.append(LineError(line, _("duplicate team %(name)s (first on line %(first)d)", name=name,
+                                            first=seen[key]), "duplicate_team"))
+        else:
+            seen[key] = line
+        rows.append({"unit": unit, "level": level, "name": name, "members": _parse_members(row["members"])})
+    if not rows and not errors:
+        errors.append(LineError(1, _("the file has no teams"), "empty_file"))
+    if errors:
+        errors.sort(key=lambda e: e.line)
+        raise ValidationFailed("invalid_file", _("The file was refused; nothing was imported. Fix these lines:"),
+                               errors=errors)
+    return rows
+
+
+def import_teams(data: bytes | str, *, actor: User | None = None, source: str = "upload") -> TeamImportResult:
+    """Import teams (unit_code, level, name, members): matched by unit, level and name; all or nothing."""
+    text = decode_csv_bytes(data) if isinstance(data, bytes) else data
+    rows = parse_teams_csv(text)
+    existing = {(t.unit_id, t.level, t.name.lower()): t for t in db.session.scalars(select(Team))}
+    result = TeamImportResult()
+    try:
+        for row in rows:
+            team = existing.get((row["unit"].id, row["level"], row["name"].lower()))
+            if team is None:
+                team = Team(unit=row["unit"], level=row["level"], name=row["name"], members=row["members"])
+                db.session.add(team)
+                existing[(row["unit"].id, row["level"], row["name"].lower())] = team
+                result.created += 1
+            elif (team.members, team.name) != (row["members"], row["name"]):
+                team.members, team.name = row["members"], row["name"]
+                result.updated += 1
+            else:
+                result.unchanged += 1
+        if result.created or result.updated:
+            audit.record("teams.imported",
+                         f"team import from {source}: {result.created} created, {result.updated} updated",
+                         user=actor, details={"created": result.created, "updated": result.updated})
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return result
+
+
+def get_team(team_id: int) -> Team:
+    """The team or NotFound."""
+    team = db.session.get(Team, team_id)
+    if team is None:
+        raise NotFound("unknown_team", _("This team does not exist."))
+    return team
+
+
+def save_team(data: dict[str, Any], *, team: Team | None = None, actor: User | None = None) -> Team:
+    """Create (team=None) or change a team from {unit_id, level, name, members}; refused whole."""
+    unit = db.session.get(Unit, int(data["unit_id"])) if str(data.get("unit_id") or "").isdigit() else None
+    level = (data.get("level") or "").strip().lower()
+    name = " ".join((data.get("name") or "").split())
+    problems = _check(level, name, data.get("members"), unit)
+    if unit is None:
+        problems.insert(0, ("unknown_unit", _("Choose the team's unit.")))
+    if not problems:
+        clash = db.session.scalar(select(Team).where(Team.unit_id == unit.id, Team.level == level,
+                                                     func.lower(Team.name) == name.lower()))
+        if clash is not None and clash is not team:
+            problems.append(("duplicate_team", _("%(unit)s already has a team named %(name)s.",
+                                                 unit=unit.name, name=name)))
+    if problems:
+        raise ValidationFailed("invalid_team", _("The team was not saved."), errors=[m for _c, m in problems],
+                               codes=[c for c, _m in problems])
+    members = _parse_members(data.get("members"))
+    if team is None:
+        team = Team(unit=unit, level=level, name=name, members=members)
+        db.session.add(team)
+        db.session.flush()
+        audit.record("team.created", f"team {name} ({unit.code}) created, {members} members", user=actor,
+                     target=team)
+    else:
+        changes = {k: [getattr(team, k), v] for k, v in
+                   {"unit_id": unit.id, "level": level, "name": name, "members": members}.items()
+                   if getattr(team, k) != v}
+        if changes:
+            team.unit, team.level, team.name, team.members = unit, level, name, members
+            audit.record("team.updated", f"team {name} ({unit.code}): {', '.join(changes)} changed", user=actor,
+                         target=team, details={"changes": changes})
+    db.session.commit()
+    return team
+
+
+def delete_team(team: Team, *, actor: User | None = None) -> None:
+    """Remove a team (its members stop counting towards "members x N" targets)."""
+    audit.record("team.deleted", f"team {team.name} ({team.unit.code}) deleted, {team.members} members",
+                 user=actor, target=team)
+    db.session.delete(team)
+    db.session.commit()
+
+
+def members_by_unit() -> dict[int, int]:
+    """Team members per directory unit, counted where the team sits (no roll-up)."""
+    return dict(db.session.execute(select(Team.unit_id, func.sum(Team.members)).group_by(Team.unit_id)).all())
+
+
+def members_rolled_up() -> dict[int, int]:
+    """Team members per unit including every team below it (a district counts its communes' teams)."""
+    own = members_by_unit()
+    parents = dict(db.session.execute(select(Unit.id, Unit.parent_id)).all())
+    total: dict[int, int] = {}
+    for unit_id, members in own.items():
+        current: int | None = unit_id
+        while current is not None:
+            total[current] = total.get(current, 0) + int(members or 0)
+            current = parents.get(current)
+    return total
+
+
+def district_summary() -> list[dict[str, Any]]:
+    """Per district: teams by level and members (all teams in the district and its communes)."""
+    districts = list(db.session.scalars(select(Unit).where(Unit.level == "district").order_by(Unit.code)))
+    parent_of = dict(db.session.execute(select(Unit.id, Unit.parent_id)).all())
+    counts: dict[int, dict[str, int]] = {d.id: {"district": 0, "commune": 0, "village": 0, "members": 0}
+                                         for d in districts}
+    for unit_id, level, n, members in db.session.execute(
+        select(Team.unit_id, Team.level, func.count(), func.sum(Team.members)).group_by(Team.unit_id, Team.level)
+    ).all():
+        district_id = unit_id if unit_id in counts else parent_of.get(unit_id)
+        if district_id in counts:
+            counts[district_id][level] += n
+            counts[district_id]["members"] += int(members or 0)
+    return [{"unit": d, **counts[d.id], "teams": counts[d.id]["district"] + counts[d.id]["commune"]
+             + counts[d.id]["village"]} for d in districts]
+
+
+def teams_query(district_id: int | None = None, unit_id: int | None = None):  # noqa: ANN201
+    """A SELECT of teams (of a district and its communes, or of one unit), ordered for display."""
+    from sqlalchemy import case, or_
+
+    stmt = select(Team).join(Unit, Team.unit_id == Unit.id)
+    if unit_id:
+        stmt = stmt.where(Team.unit_id == unit_id)
+    elif district_id:
+        stmt = stmt.where(or_(Unit.id == district_id, Unit.parent_id == district_id))
+    order = case((Team.level == "district", 0), (Team.level == "commune", 1), else_=2)
+    return stmt.order_by(Unit.code, order, Team.name)
+
+
+def export_csv() -> str:
+    """Every team as an importable CSV."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(REQUIRED_COLUMNS)
+    for team in db.session.scalars(teams_query()):
+        writer.writerow([team.unit.code, team.level, team.name, team.members])
+    return out.getvalue()
