@@ -42,6 +42,7 @@ extract-messages: $(STAMP)
 	$(BIN)/pybabel update -i launch/translations/messages.pot -d launch/translations --no-fuzzy-matching
 
 bench: setup
+	$(BIN)/pip install --quiet -r requirements-bench.txt
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
