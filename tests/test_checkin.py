@@ -13,7 +13,6 @@ from launch.models import Activity, AttendeeCheckin, AuditEntry, EventPoint, Poi
 from launch.services import checkin, tokens
 from launch.services.checkin import CheckinRefused
 from launch.services.tokens import TokenError
-from tests.conftest import login
 from tests.factories import make_event, point_of
 from tests.test_checkin_support import CODES, DURING, START, add_attendee, capture_announcements
 

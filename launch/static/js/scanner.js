@@ -59,7 +59,7 @@
   function renderLog() {
     var ul = $("log"); ul.textContent = "";
     var pending = queue.items().length;
-    $("pending-count").textContent = pending ? T.pending.replace("%(n)s", pending) : T.none_pending;
+    $("pending-count").textContent = pending ? T.pending.replace("{n}", pending) : T.none_pending;
     $("pending-count").dataset.pending = pending;
     loadLog().forEach(function (l) {
       var li = el("li"); li.dataset.clientId = l.client_id; li.dataset.status = l.status;
