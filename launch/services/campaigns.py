@@ -891,8 +891,8 @@ def progress(campaign: Campaign, *, user: User | None = None, district_id: int |
     }
 
 
-def progress_json(data: dict[str, Any]) -> dict[str, Any]:
-    """The dashboard's figures as plain JSON (for the live refresh and API clients)."""
+def progress_json(data: dict[str, Any], rows: list[UnitProgress] | None = None) -> dict[str, Any]:
+    """The dashboard's figures as plain JSON (for the live refresh and API clients); `rows`: the units listed."""
     metrics = data["metrics"]
 
     def unit_dict(r: UnitProgress) -> dict[str, Any]:
@@ -914,7 +914,7 @@ def progress_json(data: dict[str, Any]) -> dict[str, Any]:
         "districts": [{"id": g.unit.id, "code": g.unit.code, "name": g.unit.name, "pct": g.pct,
                        "values": {m.key: g.values[m.id] for m in metrics},
                        "targets": {m.key: g.targets[m.id] for m in metrics}, **g.focus} for g in data["groups"]],
-        "units": [unit_dict(r) for r in data["shown"]],
+        "units": [unit_dict(r) for r in (data["shown"] if rows is None else rows)],
         "completeness": [{"period": c["period"].label, "on_time": c["on_time"], "late": c["late"],
                           "missing": c["missing"], "open": c["open"]} for c in data["completeness"]],
         "trend": data["trend"],

@@ -179,7 +179,8 @@ def _dashboard_context(campaign, args: dict[str, Any]) -> dict[str, Any]:  # noq
     elif args["show"] == "missing" and data["focus"] is not None:
         rows = [r for r in rows if r.statuses[data["focus"].index] in ("missing", "open")]
     drill = args["district_id"] is not None or len(data["groups"]) <= 1 or args["show"] != "all"
-    return {"campaign": campaign, "d": data, "rows": ListPage(rows, args["page"], UNITS_PER_PAGE), "drill": drill,
+    return {"campaign": campaign, "d": data, "filtered": rows, "rows": ListPage(rows, args["page"], UNITS_PER_PAGE),
+            "drill": drill,
             "args": args, "can_report": current_user.is_operator or (current_user.is_host and bool(data["units"])),
             **_labels()}
 
@@ -201,7 +202,7 @@ def dashboard_data(campaign_id: int):  # noqa: ANN201
     """The dashboard's figures and its live section, re-fetched when a report arrives."""
     campaign = svc.get_campaign(campaign_id)
     ctx = _dashboard_context(campaign, _dashboard_args())
-    body = svc.progress_json(ctx["d"])
+    body = svc.progress_json(ctx["d"], rows=ctx["filtered"])
     body["html"] = render_template("campaigns/_live.html", **ctx)
     body["generated"] = utcnow().isoformat()
     return jsonify(body)
