@@ -181,9 +181,9 @@ def test_exports_parse_back(campaign, as_user):
         assert table[0][:6] == ["Period", "Cut-off", "District", "Unit code", "Unit", "Status"]
         assert len(table) == 1 + 2 * 22  # two periods started, 22 units
         by_unit = {(r[0], r[3]): r for r in table[1:]}
-        assert by_unit[("05/08/2023", "21046")][5] == "On time" and by_unit[("05/08/2023", "21046")][9] == 40
-        assert by_unit[("05/08/2023", "21043")][5] == "Late"
-        assert by_unit[("05/08/2023", "21040")][5] == "Missing"
+        assert by_unit[("05/08/2023", "21046")][5] == "Reported on time" and by_unit[("05/08/2023", "21046")][9] == 40
+        assert by_unit[("05/08/2023", "21043")][5] == "Reported late"
+        assert by_unit[("05/08/2023", "21040")][5] == "Not reported"
         assert by_unit[("06/08/2023", "21046")][5] == "Not yet due"
 
         results = load_workbook(io.BytesIO(operator.get(

@@ -57,9 +57,9 @@ LEVEL_LABELS = {"commune": _l("Communes"), "district": _l("Districts")}
 RULE_LABELS = {"none": _l("No target"), "fixed": _l("Fixed number per unit"),
                "per_member": _l("Team members x N")}
 STATUS_LABELS = {
-    "on_time": _l("On time"),
-    "late": _l("Late"),
-    "missing": _l("Missing"),
+    "on_time": _l("Reported on time"),
+    "late": _l("Reported late"),
+    "missing": _l("Not reported"),
     "open": _l("Not yet due"),
     "upcoming": _l("Not started"),
 }
@@ -299,7 +299,7 @@ def validate_campaign(data: dict[str, Any], *, campaign: Campaign | None = None)
             errors.append(FieldError("end", _("Give the end date and time."), "bad_end"))
     if start is not None and end is not None:
         if end <= start:
-            errors.append(FieldError("end", _("The end must be after the start."), "end_before_start"))
+            errors.append(FieldError("end", _("The campaign must end after it starts."), "end_before_start"))
         elif end - start > timedelta(days=366):
             errors.append(FieldError("end", _("A campaign lasts at most 366 days."), "too_long"))
     clean["start_dt"], clean["end_dt"] = start, end
