@@ -246,3 +246,20 @@ def test_home_page_shows_running_campaigns(campaign, as_user):
         run_due_tasks()
         page = host.get("/").data
     assert b"Running campaigns" in page and f"/campaigns/{campaign.id}/report".encode() in page
+
+
+def test_a_report_reaches_open_dashboards_over_socketio(app, campaign, as_user):
+    from launch.extensions import socketio
+
+    with time_machine.travel(L(2023, 8, 5, 15, 0), tick=False):
+        viewer = socketio.test_client(app, flask_test_client=as_user("viewer"))
+        try:
+            assert viewer.emit("join", {"room": f"campaign:{campaign.id}"}, callback=True)["ok"] is True
+            viewer.get_received()
+            host = as_user("commune_host")
+            resp = host.post(f"/campaigns/{campaign.id}/report", data=report_form(campaign, "21046", 0, 12))
+            assert resp.status_code == 302
+            updates = [m["args"][0] for m in viewer.get_received() if m["name"] == "campaign_update"]
+            assert updates == [{"campaign_id": campaign.id}]
+        finally:
+            viewer.disconnect()
