@@ -437,6 +437,8 @@ def check_in_attendee(point: EventPoint, user: User, *, client_id: str, badge: s
         select(AttendeeCheckin).where(AttendeeCheckin.event_id == event_id, AttendeeCheckin.attendee_id == attendee.id)
     )
     if existing is not None:
+        if existing.client_id == client_id:  # the same scan, retried while the first was being recorded
+            return _replay(existing, point_id, badge, attendee_id)
         raise _already_attendee(existing, point_id)
     attendee_id = attendee.id
     row = AttendeeCheckin(event_id=event_id, attendee_id=attendee_id, event_point_id=point_id, client_id=client_id,
