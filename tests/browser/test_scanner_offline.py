@@ -60,12 +60,12 @@ def rows(live_app, attendee_id: int | None = None) -> int:
 
 
 def open_scanner(page, base: str, point_id: int) -> None:
-    page.goto(base + "/lang/en")
     page.goto(base + "/login")
     page.fill("input[name=username]", "chost")
     page.fill("input[name=password]", "password123")
     page.click("button[type=submit]")
     page.wait_for_url(re.compile(r"^(?!.*/login).*$"))
+    page.goto(base + "/lang/en")  # after signing in, which starts a fresh session
     page.goto(f"{base}/c/points/{point_id}/scan")
     page.wait_for_selector("#scanner[data-ready='1']")
     page.wait_for_function(f"localStorage.getItem('launch.roster.{point_id}') !== null")
