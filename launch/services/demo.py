@@ -34,4 +34,6 @@ def load_demo() -> list[tuple[str, str, str]]:
 
 def _feature_seeds() -> list:
     """Demo seeders of the feature modules, in dependency order."""
-    return []
+    from launch.services import campaigns, events
+
+    return [events.seed_demo, campaigns.seed_demo]
