@@ -195,3 +195,9 @@ def test_app_boots_without_overrides_in_development(tmp_path, monkeypatch):
     monkeypatch.delenv("DATABASE_URL", raising=False)
     app = create_app("development", SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path}/x.db", SCHEDULER_ENABLED=False)
     assert app.config["CONFIG_NAME"] == "development"
+
+
+def test_language_chosen_before_sign_in_is_kept(client, users):
+    client.get("/lang/en")
+    login(client, "viewer")
+    assert "Connection points" in client.get("/directory/").get_data(as_text=True)

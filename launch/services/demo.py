@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from launch.extensions import db
-from launch.models import Unit, User
+from launch.models import Event, Unit, User
 from launch.services.directory import import_bundled_directory
 from launch.services.users import create_user
 
@@ -34,6 +34,11 @@ def load_demo() -> list[tuple[str, str, str]]:
 
 def _feature_seeds() -> list:
     """Demo seeders of the feature modules, in dependency order."""
-    from launch.services import campaigns, events
+    from launch.services import campaigns, events, roster
 
-    return [events.seed_demo, campaigns.seed_demo]
+    def demo_roster(operator: User | None) -> None:
+        event = db.session.scalar(select(Event).where(Event.title == events.DEMO_TITLE).limit(1))
+        if event is not None:
+            roster.seed_demo_checkins(event)
+
+    return [events.seed_demo, demo_roster, campaigns.seed_demo]

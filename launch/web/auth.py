@@ -49,7 +49,12 @@ def login():  # noqa: ANN201
                              actor="anonymous")
             flash(_("Wrong user name or password."), "error")
         else:
-            session.clear()
+            lang = session.get("lang")
+            session.clear()  # no session fixation: a fresh session, keeping only the language chosen
+            if lang in current_app.config["LANGUAGES"]:
+                session["lang"] = lang
+                user.locale = lang
+                db.session.commit()
             login_user(user, remember=form.remember.data)
             return redirect(safe_next(request.args.get("next")) or url_for("main.home"))
     return render_template("auth/login.html", form=form)
