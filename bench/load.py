@@ -85,7 +85,8 @@ async def run_sockets(cfg: dict[str, Any]) -> dict[str, Any]:
             if baseline:
                 await sio.connect(url, transports=["websocket"], wait_timeout=20)
             else:
-                await sio.connect(url, transports=["websocket"], headers={"Cookie": cfg["cookie"]},
+                await sio.connect(url, transports=["websocket"],
+                                  headers={"Cookie": cfg["cookie"], "User-Agent": cfg["user_agent"]},
                                   auth={"event": cfg["event_id"]}, wait_timeout=20)
             stats["connected"] += 1
             clients.append(sio)

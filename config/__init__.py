@@ -81,7 +81,8 @@ class Config:
 
     # Socket.IO.
     SOCKETIO_ASYNC_MODE = "threading"
-    WALL_COALESCE_SECONDS = 0.25
+    #: At most one wall delta per room per this many seconds (bursts are coalesced).
+    WALL_COALESCE_SECONDS = 0.2
     PRESENCE_TIMEOUT_SECONDS = 45
 
     # Mail (SMTP); None disables e-mail.
@@ -114,6 +115,11 @@ class Config:
             out["PROXY_FIX"] = _env_bool("PROXY_FIX", False)
         if os.environ.get("MAIL_FROM"):
             out["MAIL_FROM"] = os.environ["MAIL_FROM"]
+        # Scheduler timing (the scheduler process reads them too: sweep period, misfire grace, task lease).
+        for key in ("SCHEDULER_SWEEP_SECONDS", "SCHEDULER_MISFIRE_GRACE_MINUTES", "SCHEDULER_TASK_LEASE_SECONDS",
+                    "PRESENCE_SWEEP_SECONDS"):
+            if os.environ.get(key):
+                out[key] = _env_int(key, 0)
         return out
 
     @classmethod

@@ -47,6 +47,9 @@ from launch.extensions import socketio
 
 log = logging.getLogger(__name__)
 
+#: How long the first change after a quiet spell waits for companions before it is sent.
+LEADING_DELAY_SECONDS = 0.02
+
 _external: dict[str, Any] = {}
 _external_lock = threading.Lock()
 
@@ -79,7 +82,7 @@ def announce(event_id: int, kind: str, event_point_id: int | None = None, data: 
     state = _buffer(app)
     with state.lock:
         state.pending.setdefault(int(event_id), set()).add(event_point_id)
-    interval = float(app.config.get("WALL_COALESCE_SECONDS", 0.25) or 0)
+    interval = float(app.config.get("WALL_COALESCE_SECONDS", 0.2) or 0)
     if interval <= 0:
         flush(app)
     elif app.config.get("WALL_AUTOFLUSH", True):
@@ -137,17 +140,24 @@ def _ensure_flusher(app: Flask, state: _Buffer, interval: float) -> None:
 
 
 def _flusher_loop(app: Flask, state: _Buffer, interval: float) -> None:
-    """Flush every `interval` seconds while there is something to send, then stop."""
+    """Flush at most once per `interval` while there is something to send, then stop.
+
+    Leading edge: the first change after a quiet spell goes out almost at once (after a few
+    milliseconds that gather simultaneous arrivals); under a burst the flushes follow a fixed
+    cadence measured from each flush's start, so a change waits at most one interval.
+    """
     import time
 
     try:
+        time.sleep(min(interval, LEADING_DELAY_SECONDS))
         while True:
-            time.sleep(interval)
+            started = time.monotonic()
             flush(app)
             with state.lock:
                 if not state.pending:
                     state.flusher_alive = False
                     return
+            time.sleep(max(0.0, interval - (time.monotonic() - started)))
     except BaseException:
         log.exception("wall flusher stopped")
         with state.lock:
