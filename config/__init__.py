@@ -84,6 +84,8 @@ class Config:
     #: At most one wall delta per room per this many seconds (bursts are coalesced).
     WALL_COALESCE_SECONDS = 0.2
     PRESENCE_TIMEOUT_SECONDS = 45
+    #: Secret token of the Zoom app whose meeting webhooks tell who is in the call (None: hook refused).
+    ZOOM_WEBHOOK_SECRET_TOKEN: str | None = None
 
     # Mail (SMTP); None disables e-mail.
     MAIL_SERVER: str | None = None
@@ -120,6 +122,11 @@ class Config:
                     "PRESENCE_SWEEP_SECONDS"):
             if os.environ.get(key):
                 out[key] = _env_int(key, 0)
+        for key in ("PRESENCE_TIMEOUT_SECONDS", "WALL_COALESCE_SECONDS"):
+            if os.environ.get(key):
+                out[key] = float(os.environ[key])
+        if os.environ.get("ZOOM_WEBHOOK_SECRET_TOKEN"):
+            out["ZOOM_WEBHOOK_SECRET_TOKEN"] = os.environ["ZOOM_WEBHOOK_SECRET_TOKEN"]
         return out
 
     @classmethod
