@@ -5,6 +5,7 @@ from sqlalchemy import select
 
 from launch.extensions import db
 from launch.models import Unit, User
+from launch.models.units import LEVELS
 
 
 def scoped_unit_ids(user: User) -> set[int] | None:
@@ -25,9 +26,21 @@ def scoped_unit_ids(user: User) -> set[int] | None:
 
 
 def can_act_for(user: User, unit_id: int) -> bool:
-    """True if `user` may check in, report or edit for the unit."""
-    scope = scoped_unit_ids(user)
-    return scope is None or unit_id in scope
+    """True if `user` may check in, report or edit for the unit (its own units or any unit below them)."""
+    if user.is_operator:
+        return True
+    if not user.is_host:
+        return False
+    mine = {u.id for u in user.units}
+    current: int | None = unit_id
+    for _depth in range(len(LEVELS)):  # walk up: commune -> district -> province
+        if current is None:
+            return False
+        if current in mine:
+            return True
+        unit = db.session.get(Unit, current)
+        current = unit.parent_id if unit is not None else None
+    return False
 
 
 def can_read_all(user: User) -> bool:

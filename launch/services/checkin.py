@@ -319,6 +319,8 @@ def report_problem(point: EventPoint, user: User, kind: str, text: str | None = 
                    now: datetime | None = None) -> CheckinResult:
     """A problem at the point (no audio, no video, no connection, other + text) for the IOC."""
     _require_scope(point, user)
+    if text is not None and not isinstance(text, str):  # JSON numbers, lists, objects: not a description
+        raise CheckinRefused("invalid_input", _("Describe the problem."))
     text = (text or "").strip()[:1000] or None
     if kind not in PROBLEM_KINDS:
         raise CheckinRefused("invalid_input", _("Choose what kind of problem it is."))
@@ -398,9 +400,12 @@ def _resolve_attendee(point: EventPoint, badge: str | None, attendee_id: Any) ->
         )
     else:
         try:
-            attendee = db.session.get(Attendee, int(attendee_id))
-        except (TypeError, ValueError):
+            number = int(attendee_id)
+            if not 0 < number < 2**31:  # an id the database can hold (a huge one overflowed: 500)
+                raise ValueError(number)
+        except (TypeError, ValueError, OverflowError):
             raise CheckinRefused("invalid_input", _("Scan a badge or choose a person.")) from None
+        attendee = db.session.get(Attendee, number)
         if attendee is not None and attendee.event_id != point.event_id:
             raise CheckinRefused("wrong_event", _("This person is on the roster of another event."),
                                  event_id=attendee.event_id)
@@ -462,9 +467,10 @@ def check_in_attendee(point: EventPoint, user: User, *, client_id: str, badge: s
     data = {"attendee_id": attendee_id, "name": attendee.full_name, "method": method, "checkin_id": row.id}
     db.session.add(Activity(event_id=event_id, event_point_id=point_id, kind="attendee_checkin", created_dt=now,
                             data=data))
+    result = _accepted(row, replay=False)  # built before the commit expires what it reads: no reloads
     db.session.commit()
     _announce(event_id, "attendee_checkin", point_id, data)
-    return _accepted(row, replay=False)
+    return result
 
 
 def _replay(first: AttendeeCheckin, point_id: int, badge: str | None, attendee_id: Any) -> CheckinResult:
