@@ -336,10 +336,10 @@ def first_render(url: str, event_id: int, password: str) -> Any:
         t = time.perf_counter()
         page.goto(f"{url}/wall/{event_id}")
         try:
-            page.wait_for_function("document.querySelectorAll('[id^=\"tile-\"]').length >= 187", timeout=20000)
+            page.locator('[id^="tile-"]').nth(186).wait_for(timeout=20000)  # the 187th tile is on screen
             elapsed = round((time.perf_counter() - t) * 1000)
-        except Exception:  # noqa: BLE001
-            elapsed = "tiles not found"
+        except Exception as exc:  # noqa: BLE001
+            elapsed = f"tiles not found at {page.url}: {str(exc).splitlines()[0][:80]}"
         browser.close()
     return elapsed
 
