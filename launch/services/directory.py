@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -80,6 +81,28 @@ def decode_csv_bytes(data: bytes) -> str:
         ) from None
 
 
+def csv_header(reader: csv.DictReader) -> list[str]:
+    """The header of a CSV upload; a file the csv module cannot read is refused, not a server error."""
+    try:
+        return list(reader.fieldnames or [])
+    except csv.Error:
+        raise _unreadable_csv(reader) from None
+
+
+def csv_rows(reader: csv.DictReader) -> Iterator[dict[str, Any]]:
+    """The rows of a CSV upload; a line the csv module cannot read (e.g. one field over its 128 KiB
+    limit) refuses the whole file with that line, instead of failing with a server error."""
+    try:
+        yield from reader
+    except csv.Error:
+        raise _unreadable_csv(reader, reader.line_num + 1) from None  # the line after the last one read
+
+
+def _unreadable_csv(reader: csv.DictReader, line: int = 1) -> ValidationFailed:
+    return ValidationFailed("invalid_file", _("The file was refused; nothing was imported. Fix these lines:"),
+                           errors=[LineError(line, _("this line cannot be read as CSV"), "bad_csv")])
+
+
 def _parse_int(value: str) -> int | None:
     try:
         number = int(value.replace(".", "").replace(",", "").strip())
@@ -91,7 +114,7 @@ def _parse_int(value: str) -> int | None:
 def parse_directory_csv(text: str) -> list[dict[str, Any]]:
     """Read and check every line; raise ValidationFailed listing all problems, or return the rows."""
     reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = [h.strip() for h in (reader.fieldnames or [])]
+    header = [h.strip() for h in csv_header(reader)]
     reader.fieldnames = header
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
@@ -104,7 +127,7 @@ def parse_directory_csv(text: str) -> list[dict[str, Any]]:
     errors: list[LineError] = []
     rows: list[dict[str, Any]] = []
     seen: dict[str, int] = {}
-    for raw in reader:
+    for raw in csv_rows(reader):
         line = reader.line_num
         if None in raw:
             errors.append(LineError(line, _("too many fields"), "too_many_fields"))

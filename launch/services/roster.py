@@ -13,7 +13,7 @@ from sqlalchemy import select
 from launch.extensions import db
 from launch.models import Attendee, Event, EventPoint, Unit, User
 from launch.services import audit
-from launch.services.directory import LineError, decode_csv_bytes
+from launch.services.directory import LineError, csv_header, csv_rows, decode_csv_bytes
 from launch.services.errors import ValidationFailed
 from launch.services.text import fold
 
@@ -39,7 +39,7 @@ def new_badge_code() -> str:
 def parse_roster_csv(event: Event, text: str) -> list[dict[str, Any]]:
     """Check every line (name, unit code invited to the event, position, phone); all problems at once."""
     reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = [(h or "").strip().lower() for h in (reader.fieldnames or [])]
+    header = [(h or "").strip().lower() for h in csv_header(reader)]
     reader.fieldnames = header
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
@@ -56,7 +56,7 @@ def parse_roster_csv(event: Event, text: str) -> list[dict[str, Any]]:
     errors: list[LineError] = []
     rows: list[dict[str, Any]] = []
     seen: dict[tuple[str, str], int] = {}
-    for raw in reader:
+    for raw in csv_rows(reader):
         line = reader.line_num
         if None in raw:
             errors.append(LineError(line, _("too many fields"), "too_many_fields"))

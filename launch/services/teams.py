@@ -18,7 +18,7 @@ from launch.extensions import db
 from launch.models import Unit, User
 from launch.models.campaigns import TEAM_LEVELS, Team
 from launch.services import audit
-from launch.services.directory import LineError, decode_csv_bytes
+from launch.services.directory import LineError, csv_header, csv_rows, decode_csv_bytes
 from launch.services.errors import NotFound, ValidationFailed
 
 REQUIRED_COLUMNS = ("unit_code", "level", "name", "members")
@@ -75,7 +75,7 @@ def _check(level: str, name: str, members: Any, unit: Unit | None) -> list[tuple
 def parse_teams_csv(text: str) -> list[dict[str, Any]]:
     """Check every line; raise ValidationFailed listing all problems by line, or return clean rows."""
     reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = [h.strip() for h in (reader.fieldnames or [])]
+    header = [h.strip() for h in csv_header(reader)]
     reader.fieldnames = header
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
@@ -88,7 +88,7 @@ def parse_teams_csv(text: str) -> list[dict[str, Any]]:
     errors: list[LineError] = []
     rows: list[dict[str, Any]] = []
     seen: dict[tuple[str, str, str], int] = {}
-    for raw in reader:
+    for raw in csv_rows(reader):
         line = reader.line_num
         if None in raw:
             errors.append(LineError(line, _("too many fields"), "too_many_fields"))
@@ -165,8 +165,9 @@ def save_team(data: dict[str, Any], *, team: Team | None = None, actor: User | N
     if unit is None:
         problems.insert(0, ("unknown_unit", _("Choose the team's unit.")))
     if not problems:
-        clash = db.session.scalar(select(Team).where(Team.unit_id == unit.id, Team.level == level,
-                                                     func.lower(Team.name) == name.lower()))
+        # Compared in Python: SQLite's lower() leaves "Đ", "Ổ"... upper-case, so a clash slipped through.
+        clash = next((t for t in db.session.scalars(select(Team).where(Team.unit_id == unit.id, Team.level == level))
+                      if t.name.lower() == name.lower()), None)
         if clash is not None and clash is not team:
             problems.append(("duplicate_team", _("%(unit)s already has a team named %(name)s.",
                                                  unit=unit.name, name=name)))

@@ -1,17 +1,27 @@
 """HTTP layer: blueprints parse input, call a service, render. Nothing here decides domain rules."""
 from __future__ import annotations
 
-from flask import Flask, flash, jsonify, redirect, render_template, request, url_for
+from flask import Flask, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import format_datetime, format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from sqlalchemy import exc as sa_exc
+from werkzeug.exceptions import BadRequest, HTTPException
+from werkzeug.routing import IntegerConverter
 
 from launch.clock import to_local
 from launch.services.errors import DomainError
 
 ROLE_LABELS = {"operator": _l("Operator"), "host": _l("Point host"), "viewer": _l("Viewer")}
+
+
+class DatabaseIntConverter(IntegerConverter):
+    """`<int:...>` limited to a 32-bit INTEGER primary key (PostgreSQL's and SQLite's ids fit)."""
+
+    def __init__(self, map, *args, **kwargs) -> None:  # noqa: A002, ANN001, ANN002, ANN003
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 def wants_json() -> bool:
@@ -26,8 +36,21 @@ def register_web(app: Flask) -> None:
     """Register every blueprint, the error pages and the template helpers."""
     from launch.web import admin, api, auth, campaigns, checkin, directory, events, main, notices, wall
 
+    # Ids in URLs fit the databases' INTEGER: /points/99999999999999999999 is a 404, not an overflow (500).
+    app.url_map.converters["int"] = DatabaseIntConverter
     for module in (main, auth, directory, admin, events, notices, checkin, api, campaigns, wall):
         app.register_blueprint(module.bp)
+
+    @app.before_request
+    def bounded_page_number():  # noqa: ANN202
+        """?page= past any list is a 404, not an OFFSET the database cannot hold (a 500)."""
+        try:
+            page = int(request.args.get("page") or 1)
+        except ValueError:
+            return None
+        if page > 1_000_000:
+            abort(404)
+        return None
 
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError):  # noqa: ANN202
@@ -67,6 +90,13 @@ def register_web(app: Flask) -> None:
     def unexpected(exc: Exception):  # noqa: ANN202
         if isinstance(exc, HTTPException):
             return http_error(exc)
+        if isinstance(exc, (OverflowError, sa_exc.DataError)):
+            # A number or text the database cannot hold (?district=9223372036854775808, NUL bytes on
+            # PostgreSQL): the request is bad, not the server. Nothing is kept.
+            from launch.extensions import db
+
+            db.session.rollback()
+            return http_error(BadRequest())
         app.logger.exception("unhandled error")
         from launch.extensions import db
 

@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 from launch.extensions import db
 from launch.models.units import LEVELS
 from launch.services import directory
-from launch.services.access import can_act_for, can_read_all
+from launch.services.access import can_act_for, can_read_all, scoped_unit_ids
 from launch.services.errors import ValidationFailed
 from launch.web.access import operator_required
 from launch.web.forms import ImportForm, UnitForm
@@ -24,8 +24,10 @@ def index():  # noqa: ANN201
     level = request.args.get("level") if request.args.get("level") in LEVELS else None
     stmt = directory.search_query(q, level)
     page = db.paginate(stmt, per_page=current_app.config["ITEMS_PER_PAGE"], error_out=False)
+    # A host sees the phone of the units they act for only (like the unit page), not every host's.
+    scope = None if can_read_all(current_user) else scoped_unit_ids(current_user)
     return render_template("directory/index.html", page=page, q=q, level=level, levels=LEVELS,
-                           level_labels=directory.LEVEL_LABELS)
+                           level_labels=directory.LEVEL_LABELS, scope=scope)
 
 
 @bp.route("/tree")
