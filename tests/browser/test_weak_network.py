@@ -230,7 +230,8 @@ def test_usable_under_slow_3g(page, context, live_server, live_app, setup):
         "conditions": {"cache": "disabled, service worker bypassed", "latency_ms": 400,
                        "download_bytes_per_s": SLOW_3G["downloadThroughput"],
                        "upload_bytes_per_s": SLOW_3G["uploadThroughput"]},
-        "qr_checkin_page": {"bytes_when_button_usable": page_bytes, "button_usable_ms": button_ms, "checkin_answered_ms": checkin_ms},
+        "qr_checkin_page": {"bytes_when_button_usable": page_bytes, "button_usable_ms": button_ms,
+                            "checkin_answered_ms": checkin_ms},
         "scanner_page": {"bytes": scanner_bytes, "ready_ms": scanner_ms, "roster_on_phone_ms": roster_ms,
                          "search_checkin_answered_ms": scan_ms},
     }
