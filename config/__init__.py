@@ -64,6 +64,9 @@ class Config:
     # Rate limits (Flask-Limiter); storage switches to Redis when REDIS_URL is set.
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
+    # Redis down must not stop check-ins: count in this process's memory until it answers again.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_SWALLOW_ERRORS = True
     LOGIN_RATE_LIMIT = "10 per minute"
     CHECKIN_RATE_LIMIT = "600 per minute"
 

@@ -7,6 +7,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import BadRequest, HTTPException
 from werkzeug.routing import IntegerConverter
 
@@ -85,6 +87,35 @@ def register_web(app: Flask) -> None:
         if wants_json():
             return jsonify({"ok": False, "code": code, "message": message}), exc.code
         return render_template("error.html", code=code, message=message, errors=[], status=exc.code), exc.code
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    @app.errorhandler(PoolTimeoutError)
+    def database_unavailable(exc: Exception):  # noqa: ANN202
+        """The database refused or dropped the connection (or the pool is exhausted): 503, try again.
+
+        pool_pre_ping replaces dead connections, so the next request after the database is back works.
+        The page cannot show who is signed in (that needs the database): it is rendered as anonymous.
+        """
+        import contextlib
+
+        from flask import g
+
+        from launch.extensions import db, login_manager
+
+        app.logger.warning("database unavailable: %s", (str(exc).splitlines() or [type(exc).__name__])[0])
+        with contextlib.suppress(Exception):  # the connection is gone; the session is reset on teardown
+            db.session.rollback()
+        g._login_user = login_manager.anonymous_user()
+        message = _("The database is not answering. Try again in a moment; nothing was saved.")
+        if wants_json():
+            response = jsonify({"ok": False, "code": "database_unavailable", "message": message})
+        else:
+            response = app.make_response(render_template("error.html", code="database_unavailable",
+                                                         message=message, errors=[], status=503))
+        response.status_code = 503
+        response.headers["Retry-After"] = "5"
+        return response
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):  # noqa: ANN202
