@@ -655,6 +655,29 @@ class WallClient:
         if not self.pending and self.gap_timer is not None:
             self.gap_timer.cancel()
             self.gap_timer = None
+        if not self.pending and self.gap_timer is None and not self._agrees_with_counters():
+            # As wall.js: tiles that do not add up to the room's counters mean a lost update: resync.
+            self.pending = {}
+            self.gap_timer = threading.Timer(self.GAP_GRACE, self._mismatch_expired)
+            self.gap_timer.daemon = True
+            self.gap_timer.start()
+
+    def _agrees_with_counters(self) -> bool:
+        c = self.counters
+        if not c:
+            return True
+        checked = sum(1 for t in self.tiles.values() if not t["is_host"] and t["checked_in"])
+        attendees = sum(t["attendees"] for t in self.tiles.values())
+        return checked == c["checked_in"] and attendees == c["attendee_checkins"]
+
+    def _mismatch_expired(self) -> None:
+        with self.lock:
+            self.gap_timer = None
+            if self._agrees_with_counters():
+                return
+            self.resyncs += 1
+        with contextlib.suppress(Exception):
+            self.sio.emit("resync", {"event": self.event_id})
 
     def _gap_expired(self) -> None:
         with self.lock:

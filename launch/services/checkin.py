@@ -430,7 +430,10 @@ def check_in_attendee(point: EventPoint, user: User, *, client_id: str, badge: s
             raise CheckinRefused("invalid_input", _("The scan has no valid client id."))
         first = db.session.scalar(select(AttendeeCheckin).where(AttendeeCheckin.client_id == client_id))
         if first is not None:
-            return _replay(first, point_id, badge, attendee_id)
+            result = _replay(first, point_id, badge, attendee_id)
+            # The first attempt's announcement may have died with its process: deltas are idempotent.
+            _announce(event_id, "attendee_checkin", point_id, {"replay": True})
+            return result
         attendee = _resolve_attendee(point, badge, attendee_id)
         scanned = parse_scanned_dt(scanned_dt, now=now)
         check_window(point.event, scanned)

@@ -296,6 +296,31 @@
     state.seq = d.seq;
     root.dataset.seq = state.seq;
     renderEvent(); renderCounters(); renderAttention(); renderFeed(); applyFilters();
+    if (!agreesWithCounters(d.counters)) { scheduleResync(); }
+  }
+
+  // A delta carries the room's counters read from the database. If our tiles add up to something
+  // else, an update was lost without a gap (a web process died with updates still buffered, Redis
+  // restarted): take a fresh snapshot.
+  function agreesWithCounters(c) {
+    if (!c) { return true; }
+    var checked = 0, attendees = 0;
+    state.order.forEach(function (id) {
+      var t = state.tiles[id];
+      if (!t) { return; }
+      attendees += t.attendees || 0;
+      if (!t.is_host && t.checked_in) { checked += 1; }
+    });
+    return checked === c.checked_in && attendees === c.attendee_checkins;
+  }
+  var mismatchTimer = null;
+  function scheduleResync() {
+    // Deltas from two processes may cross; give the next one a moment before resyncing.
+    if (mismatchTimer) { return; }
+    mismatchTimer = setTimeout(function () {
+      mismatchTimer = null;
+      if (!agreesWithCounters(state.counters)) { resync(); }
+    }, GAP_GRACE_MS);
   }
 
   function drain() {
@@ -331,7 +356,7 @@
   // Back from a sleeping laptop or a hidden tab: take a fresh snapshot rather than trust what we missed.
   document.addEventListener("visibilitychange", function () { if (!document.hidden) { resync(); } });
   setInterval(tickCountdown, 1000);
-  setInterval(resync, 5 * 60 * 1000);
+  setInterval(resync, 60 * 1000);  // a quiet wall still re-reads the truth every minute
 
   var fsButton = document.getElementById("wall-fullscreen");
   if (fsButton) {
