@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from launch.clock import utcnow
 from launch.extensions import db
@@ -51,7 +52,7 @@ def authenticate_api_token(secret: str | None) -> User | None:
     if not secret or not secret.startswith(TOKEN_PREFIX) or len(secret) > 100:
         return None
     digest = _hash(secret)
-    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == digest))
+    token = db.session.scalar(select(ApiToken).options(joinedload(ApiToken.user)).where(ApiToken.token_hash == digest))
     if token is None or not hmac.compare_digest(token.token_hash, digest) or token.revoked_dt is not None:
         return None
     user = token.user

@@ -22,6 +22,7 @@ from flask_babel import format_datetime
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from launch.clock import as_utc, utcnow
 from launch.extensions import db
@@ -405,7 +406,7 @@ def _resolve_attendee(point: EventPoint, badge: str | None, attendee_id: Any) ->
                 raise ValueError(number)
         except (TypeError, ValueError, OverflowError):
             raise CheckinRefused("invalid_input", _("Scan a badge or choose a person.")) from None
-        attendee = db.session.get(Attendee, number)
+        attendee = db.session.get(Attendee, number, options=[joinedload(Attendee.unit)])
         if attendee is not None and attendee.event_id != point.event_id:
             raise CheckinRefused("wrong_event", _("This person is on the roster of another event."),
                                  event_id=attendee.event_id)
@@ -518,7 +519,8 @@ def get_event(event_id: int) -> Event:
 
 def get_point(point_id: int, *, event_id: int | None = None) -> EventPoint:
     """The event point (of `event_id` if given) or `unknown_point`."""
-    point = db.session.get(EventPoint, point_id)
+    point = db.session.get(EventPoint, point_id,
+                           options=[joinedload(EventPoint.event), joinedload(EventPoint.unit)])
     if point is None or (event_id is not None and point.event_id != event_id):
         raise CheckinRefused("unknown_point", _("This connection point is not invited to the event."))
     return point
