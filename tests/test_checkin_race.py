@@ -1,7 +1,7 @@
 """Two phones scanning the same person (or the same point's QR) at the same moment: exactly one wins.
 
 Only meaningful on PostgreSQL, where the two transactions really run at once; SQLite serialises
-writers, so the sqlite variant is skipped.
+writers, so these tests run on PostgreSQL only (they override the `database` fixture).
 """
 from __future__ import annotations
 
@@ -19,10 +19,10 @@ from tests.factories import make_event, point_of
 from tests.test_checkin_support import CODES, DURING, START, add_attendee, capture_announcements
 
 
-@pytest.fixture(autouse=True)
-def postgres_only(database):
-    if database != "postgres":
-        pytest.skip("the race needs concurrent transactions: PostgreSQL only (SQLite serialises writers)")
+@pytest.fixture
+def database():
+    """These races need concurrent transactions: PostgreSQL only (SQLite serialises writers)."""
+    return "postgres"
 
 
 def run_together(app, calls):
