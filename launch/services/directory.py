@@ -1,9 +1,6 @@
 """The directory of connection points: CSV import (all or nothing), search, tree, edits."""
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +13,7 @@ from launch.extensions import db
 from launch.models import Unit, User
 from launch.models.units import DIVISION_TYPES, LEVELS, PARENT_LEVEL
 from launch.services import audit
+from launch.services.csvfile import LineError, csv_lines, decode_csv_bytes, open_csv, refused
 from launch.services.errors import NotFound, ValidationFailed
 from launch.services.text import fold
 
@@ -42,19 +40,6 @@ EDITABLE_FIELDS = {
 
 
 @dataclass
-class LineError:
-    """One problem in an imported file, tied to its line number (the header is line 1)."""
-
-    line: int
-    message: str
-    #: Machine code of the problem (e.g. `unknown_parent`), for APIs and tests.
-    code: str = "invalid"
-
-    def __str__(self) -> str:
-        return _("Line %(line)d: %(message)s", line=self.line, message=self.message)
-
-
-@dataclass
 class ImportResult:
     """What an import did."""
 
@@ -68,41 +53,6 @@ class ImportResult:
         return self.created + self.updated + self.unchanged
 
 
-def decode_csv_bytes(data: bytes) -> str:
-    """Decode an uploaded file as UTF-8 (with or without BOM) or refuse it with the line at fault."""
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise ValidationFailed(
-            "bad_encoding",
-            _("The file is not UTF-8 text."),
-            errors=[LineError(line, _("not UTF-8 text (save the file as CSV UTF-8)"), "bad_encoding")],
-        ) from None
-
-
-def csv_header(reader: csv.DictReader) -> list[str]:
-    """The header of a CSV upload; a file the csv module cannot read is refused, not a server error."""
-    try:
-        return list(reader.fieldnames or [])
-    except csv.Error:
-        raise _unreadable_csv(reader) from None
-
-
-def csv_rows(reader: csv.DictReader) -> Iterator[dict[str, Any]]:
-    """The rows of a CSV upload; a line the csv module cannot read (e.g. one field over its 128 KiB
-    limit) refuses the whole file with that line, instead of failing with a server error."""
-    try:
-        yield from reader
-    except csv.Error:
-        raise _unreadable_csv(reader, reader.line_num + 1) from None  # the line after the last one read
-
-
-def _unreadable_csv(reader: csv.DictReader, line: int = 1) -> ValidationFailed:
-    return ValidationFailed("invalid_file", _("The file was refused; nothing was imported. Fix these lines:"),
-                           errors=[LineError(line, _("this line cannot be read as CSV"), "bad_csv")])
-
-
 def _parse_int(value: str) -> int | None:
     try:
         number = int(value.replace(".", "").replace(",", "").strip())
@@ -113,28 +63,12 @@ def _parse_int(value: str) -> int | None:
 
 def parse_directory_csv(text: str) -> list[dict[str, Any]]:
     """Read and check every line; raise ValidationFailed listing all problems, or return the rows."""
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = [h.strip() for h in csv_header(reader)]
-    reader.fieldnames = header
-    missing = [c for c in REQUIRED_COLUMNS if c not in header]
-    if missing:
-        raise ValidationFailed(
-            "missing_column",
-            _("Required columns are missing: %(cols)s.", cols=", ".join(missing)),
-            errors=[LineError(1, _("missing column %(col)s", col=c), "missing_column") for c in missing],
-        )
+    reader, header = open_csv(text, REQUIRED_COLUMNS)
     optional = [c for c in OPTIONAL_COLUMNS if c in header]
     errors: list[LineError] = []
     rows: list[dict[str, Any]] = []
     seen: dict[str, int] = {}
-    for raw in csv_rows(reader):
-        line = reader.line_num
-        if None in raw:
-            errors.append(LineError(line, _("too many fields"), "too_many_fields"))
-            continue
-        row = {k: (v or "").strip() for k, v in raw.items()}
-        if not any(row.values()):
-            continue  # blank line
+    for line, row in csv_lines(reader, errors):
         row["_line"] = line
         code, level = row["code"], row["level"]
         if not code:
@@ -210,10 +144,7 @@ def parse_directory_csv(text: str) -> list[dict[str, Any]]:
     if not rows and not errors:
         errors.append(LineError(1, _("the file has no units"), "empty_file"))
     if errors:
-        errors.sort(key=lambda e: e.line)
-        raise ValidationFailed(
-            "invalid_file", _("The file was refused; nothing was imported. Fix these lines:"), errors=errors
-        )
+        raise refused(errors)
     return rows
 
 

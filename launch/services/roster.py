@@ -1,8 +1,6 @@
 """An event's roster of expected attendees: CSV import (all or nothing), search, badges, demo data."""
 from __future__ import annotations
 
-import csv
-import io
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -13,8 +11,7 @@ from sqlalchemy import select
 from launch.extensions import db
 from launch.models import Attendee, Event, EventPoint, Unit, User
 from launch.services import audit
-from launch.services.directory import LineError, csv_header, csv_rows, decode_csv_bytes
-from launch.services.errors import ValidationFailed
+from launch.services.csvfile import LineError, csv_lines, decode_csv_bytes, open_csv, refused
 from launch.services.text import fold
 
 REQUIRED_COLUMNS = ("name", "unit")
@@ -38,16 +35,7 @@ def new_badge_code() -> str:
 
 def parse_roster_csv(event: Event, text: str) -> list[dict[str, Any]]:
     """Check every line (name, unit code invited to the event, position, phone); all problems at once."""
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = [(h or "").strip().lower() for h in csv_header(reader)]
-    reader.fieldnames = header
-    missing = [c for c in REQUIRED_COLUMNS if c not in header]
-    if missing:
-        raise ValidationFailed(
-            "missing_column",
-            _("Required columns are missing: %(cols)s.", cols=", ".join(missing)),
-            errors=[LineError(1, _("missing column %(col)s", col=c), "missing_column") for c in missing],
-        )
+    reader, header = open_csv(text, REQUIRED_COLUMNS, lower=True)
     invited = dict(db.session.execute(
         select(Unit.code, Unit.id).join(EventPoint, EventPoint.unit_id == Unit.id)
         .where(EventPoint.event_id == event.id)
@@ -56,14 +44,7 @@ def parse_roster_csv(event: Event, text: str) -> list[dict[str, Any]]:
     errors: list[LineError] = []
     rows: list[dict[str, Any]] = []
     seen: dict[tuple[str, str], int] = {}
-    for raw in csv_rows(reader):
-        line = reader.line_num
-        if None in raw:
-            errors.append(LineError(line, _("too many fields"), "too_many_fields"))
-            continue
-        row = {k: (v or "").strip() for k, v in raw.items() if k}
-        if not any(row.values()):
-            continue
+    for line, row in csv_lines(reader, errors):
         name, code = " ".join(row.get("name", "").split()), row.get("unit", "")
         if not name:
             errors.append(LineError(line, _("the name is empty"), "empty_name"))
@@ -92,9 +73,7 @@ def parse_roster_csv(event: Event, text: str) -> list[dict[str, Any]]:
     if len(rows) > MAX_ROWS:
         errors.append(LineError(1, _("the file has more than %(n)d attendees", n=MAX_ROWS), "too_many_rows"))
     if errors:
-        errors.sort(key=lambda e: e.line)
-        raise ValidationFailed("invalid_file", _("The file was refused; nothing was imported. Fix these lines:"),
-                               errors=errors)
+        raise refused(errors)
     return rows
 
 

@@ -18,7 +18,7 @@ from launch.extensions import db
 from launch.models import Unit, User
 from launch.models.campaigns import TEAM_LEVELS, Team
 from launch.services import audit
-from launch.services.directory import LineError, csv_header, csv_rows, decode_csv_bytes
+from launch.services.csvfile import LineError, csv_lines, decode_csv_bytes, open_csv, refused
 from launch.services.errors import NotFound, ValidationFailed
 
 REQUIRED_COLUMNS = ("unit_code", "level", "name", "members")
@@ -74,28 +74,12 @@ def _check(level: str, name: str, members: Any, unit: Unit | None) -> list[tuple
 
 def parse_teams_csv(text: str) -> list[dict[str, Any]]:
     """Check every line; raise ValidationFailed listing all problems by line, or return clean rows."""
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = [h.strip() for h in csv_header(reader)]
-    reader.fieldnames = header
-    missing = [c for c in REQUIRED_COLUMNS if c not in header]
-    if missing:
-        raise ValidationFailed(
-            "missing_column",
-            _("Required columns are missing: %(cols)s.", cols=", ".join(missing)),
-            errors=[LineError(1, _("missing column %(col)s", col=c), "missing_column") for c in missing],
-        )
+    reader, header = open_csv(text, REQUIRED_COLUMNS)
     units = {u.code: u for u in db.session.scalars(select(Unit))}
     errors: list[LineError] = []
     rows: list[dict[str, Any]] = []
     seen: dict[tuple[str, str, str], int] = {}
-    for raw in csv_rows(reader):
-        line = reader.line_num
-        if None in raw:
-            errors.append(LineError(line, _("too many fields"), "too_many_fields"))
-            continue
-        row = {k: (v or "").strip() for k, v in raw.items()}
-        if not any(row.values()):
-            continue
+    for line, row in csv_lines(reader, errors):
         code, level, name = row["unit_code"], row["level"].lower(), " ".join(row["name"].split())
         unit = units.get(code)
         if unit is None:
@@ -112,9 +96,7 @@ def parse_teams_csv(text: str) -> list[dict[str, Any]]:
     if not rows and not errors:
         errors.append(LineError(1, _("the file has no teams"), "empty_file"))
     if errors:
-        errors.sort(key=lambda e: e.line)
-        raise ValidationFailed("invalid_file", _("The file was refused; nothing was imported. Fix these lines:"),
-                               errors=errors)
+        raise refused(errors)
     return rows
 
 
