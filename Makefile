@@ -8,10 +8,10 @@ export FLASK_APP := app.py
 
 .PHONY: run test setup lint translations extract-messages bench clean db
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements-dev.txt
+	$(BIN)/pip install --quiet -r requirements-dev.txt -c constraints.txt
 	touch $(STAMP)
 
 $(MO): launch/translations/vi/LC_MESSAGES/messages.po $(STAMP)
@@ -42,7 +42,7 @@ extract-messages: $(STAMP)
 	$(BIN)/pybabel update -i launch/translations/messages.pot -d launch/translations --no-fuzzy-matching
 
 bench: setup
-	$(BIN)/pip install --quiet -r requirements-bench.txt
+	$(BIN)/pip install --quiet -r requirements-bench.txt -c constraints.txt
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
