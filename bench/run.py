@@ -250,7 +250,7 @@ def run_mode(mode: str, args: argparse.Namespace, workdir: Path) -> dict[str, An
                     port = free_port()
                     cmd = web_cmd.replace("${WEB_THREADS:-400}", str(args.threads)).replace(
                         "${BIND_HOST:-127.0.0.1}", "127.0.0.1").replace("$PORT", str(port))
-                    servers.start(["bash", "-c", f"exec {str(ROOT / '.venv/bin/')}{cmd}"], {**env, "PORT": str(port)},
+                    servers.start(["bash", "-c", f"exec {ROOT / '.venv' / 'bin'}/{cmd}"], {**env, "PORT": str(port)},
                                   f"web{n + 1}", port)
                 servers.start([str(ROOT / ".venv/bin/flask"), "--app", "app.py", "scheduler", "run"], env, "scheduler")
             servers.wait_ready()
@@ -399,6 +399,8 @@ def analyse(mode: str, args: argparse.Namespace, rows: list[list[Any]], sockets_
         "sockets": sockets_out["stats"],
         "peak_rss_mb": peak_rss,
         "burst": {"sent": len(burst_rows), "accepted": len(burst_ok),
+                  "seconds": round(max(r[4] for r in burst_rows) - min(r[3] for r in burst_rows), 1)
+                  if burst_rows else 0,
                   "answered_errors": len(burst_rows) - len(burst_ok),
                   "retries_sent": len(replays),
                   "retries_answered_replayed": sum(1 for r in replays if r[6] in ("accepted", "replayed")
@@ -429,7 +431,8 @@ def print_table(results: list[dict[str, Any]]) -> None:
     print()
     for res in results:
         i, b = res["integrity"], res["burst"]
-        print(f"{res['mode']}: burst sent={b['sent']} accepted={b['accepted']} errors={b['answered_errors']} "
+        print(f"{res['mode']}: burst sent={b['sent']} in {b['seconds']}s accepted={b['accepted']} "
+              f"errors={b['answered_errors']} "
               f"retries={b['retries_sent']}; accepted answers={i['accepted_answers']} db rows={i['db_rows']} "
               f"lost={i['lost']} double-counted={i['double_counted']}; sockets={res['sockets']}")
         if res.get("timings"):

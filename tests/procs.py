@@ -649,8 +649,8 @@ class WallClient:
             delta = self.pending.pop(self.seq + 1)
             self.seq = delta["seq"]
             self.deltas += 1
-            for tile in delta["tiles"]:
-                self.tiles[tile["id"]] = tile
+            for tile in delta["tiles"]:  # deltas carry the changing fields: merge them into the tile
+                self.tiles[tile["id"]] = {**self.tiles.get(tile["id"], {}), **tile}
             self.event, self.counters = delta["event"], delta["counters"]
         if not self.pending and self.gap_timer is not None:
             self.gap_timer.cancel()

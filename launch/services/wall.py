@@ -282,11 +282,23 @@ def district_ids(event: Event) -> list[int]:
     return sorted({t["district_id"] for t in load_tiles(event) if t["district_id"] != HOST_GROUP})
 
 
+#: Tile fields that do not change during an event: sent in snapshots only, so that a delta (sent
+#: to every viewer several times a second) carries just what changes. A client that meets a tile
+#: it does not know asks for a snapshot.
+STATIC_TILE_KEYS = frozenset({"unit_id", "code", "name", "level", "is_host", "district_id", "district_name",
+                              "order", "expected", "host_name", "host_phone"})
+
+
+def slim_tile(tile: dict[str, Any]) -> dict[str, Any]:
+    """The changing part of a tile (its full current state, minus the static fields)."""
+    return {k: v for k, v in tile.items() if k not in STATIC_TILE_KEYS}
+
+
 def build_deltas(event_id: int, point_ids: set[int | None], now: datetime | None = None) -> list[dict[str, Any]]:
     """One delta per wall room touched by a change of `point_ids` (None in the set: the event itself).
 
-    Reads every tile once (counters need them) and lists only the changed ones; returned without
-    `seq`, which the publisher stamps just before sending.
+    Reads every tile once (counters need them) and lists only the changed ones, slimmed to their
+    changing fields; returned without `seq`, which the publisher stamps just before sending.
     """
     now = now or utcnow()
     event = db.session.get(Event, event_id)
@@ -301,7 +313,7 @@ def build_deltas(event_id: int, point_ids: set[int | None], now: datetime | None
     for district_id in [None, *sorted(touched_districts)]:
         view = build_view(event, tiles, district_id, now)
         view["type"] = "delta"
-        view["tiles"] = [t for t in view["tiles"] if t["id"] in changed]
+        view["tiles"] = [slim_tile(t) for t in view["tiles"] if t["id"] in changed]
         view["event_level"] = event_level
         deltas.append(view)
     return deltas

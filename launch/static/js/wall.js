@@ -285,11 +285,15 @@
   }
 
   function applyDelta(d) {
+    var unknown = false;
     d.tiles.forEach(function (t) {
-      if (!state.tiles[t.id]) { state.order.push(t.id); }
-      state.tiles[t.id] = t;
-      replaceTile(t);
+      // Deltas carry a tile's changing fields only; its name and place came with the snapshot.
+      if (!state.tiles[t.id]) { unknown = true; return; }
+      var merged = Object.assign({}, state.tiles[t.id], t);
+      state.tiles[t.id] = merged;
+      replaceTile(merged);
     });
+    if (unknown) { unknownTile = true; scheduleResync(); }
     state.event = d.event;
     state.counters = d.counters;
     state.feed = d.feed;
@@ -313,13 +317,13 @@
     });
     return checked === c.checked_in && attendees === c.attendee_checkins;
   }
-  var mismatchTimer = null;
+  var mismatchTimer = null, unknownTile = false;
   function scheduleResync() {
     // Deltas from two processes may cross; give the next one a moment before resyncing.
     if (mismatchTimer) { return; }
     mismatchTimer = setTimeout(function () {
       mismatchTimer = null;
-      if (!agreesWithCounters(state.counters)) { resync(); }
+      if (unknownTile || !agreesWithCounters(state.counters)) { unknownTile = false; resync(); }
     }, GAP_GRACE_MS);
   }
 
