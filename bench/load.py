@@ -56,20 +56,30 @@ async def run_sockets(cfg: dict[str, Any]) -> dict[str, Any]:
             state["seq"] = data.get("seq")
             apply_tiles(data.get("tiles", []), time.time())
 
+        pending: dict[int, dict[str, Any]] = {}
+
+        async def resync_if_still_missing(expected: int) -> None:
+            await asyncio.sleep(1.5)  # as wall.js: give a late delta (another process's) time to arrive
+            if state["seq"] is not None and state["seq"] < expected and pending:
+                pending.clear()
+                stats["resyncs"] += 1
+                await sio.emit("resync", {"event": cfg["event_id"]})
+
         @sio.on("wall_delta")
         async def on_delta(data: dict[str, Any]) -> None:
             now = time.time()
             stats["messages"] += 1
             seq = data.get("seq")
-            if state["seq"] is not None and seq is not None:
-                if seq <= state["seq"]:
-                    return
-                if seq != state["seq"] + 1:
-                    stats["gaps"] += 1
-                    stats["resyncs"] += 1
-                    await sio.emit("resync", {"event": cfg["event_id"]})
-            state["seq"] = seq
-            apply_tiles(data.get("tiles", []), now)
+            if state["seq"] is None or seq is None or seq <= state["seq"]:
+                return
+            pending[seq] = data
+            while state["seq"] + 1 in pending:
+                delta = pending.pop(state["seq"] + 1)
+                state["seq"] = delta["seq"]
+                apply_tiles(delta.get("tiles", []), now)
+            if pending and len(pending) == 1:
+                stats["gaps"] += 1
+                asyncio.ensure_future(resync_if_still_missing(min(pending)))
 
         @sio.on("checkin")
         async def on_baseline(data: dict[str, Any]) -> None:
