@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -26,3 +27,18 @@ def to_local(value: datetime | None) -> datetime | None:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(LOCAL_TZ)
+
+
+def parse_local_dt(value: Any) -> datetime | None:
+    """A datetime (aware, or naive local Asia/Ho_Chi_Minh) or an ISO text like 2023-07-28T08:00 -> UTC.
+
+    None for an empty or unreadable value: callers turn that into their own translated refusal.
+    """
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime):
+        return as_utc(value)
+    try:
+        return as_utc(datetime.fromisoformat(str(value).strip()))
+    except ValueError:
+        return None

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from launch.clock import to_local, utcnow
+from launch.clock import parse_local_dt, to_local, utcnow
 from launch.extensions import db
 from launch.models import Event, EventPoint, Notification, NotificationChannel, ScheduledTask
 from launch.services import events, notifications
@@ -138,7 +138,7 @@ def test_edit_moves_the_event(as_user, scheduled):
         "test_window_minutes": "60", "absence_grace_minutes": "10", "reminder_offsets": "24h, 1h, 15m",
         "invite_mode": "keep", "agenda": ""})
     assert resp.status_code == 302
-    due = events.parse_local_dt(local(new_start))
+    due = parse_local_dt(local(new_start))
     live = db.session.scalar(select(ScheduledTask).where(ScheduledTask.event_id == scheduled.id,
                                                          ScheduledTask.kind == "event.state",
                                                          ScheduledTask.status == "pending",

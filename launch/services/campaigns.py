@@ -21,7 +21,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from launch.clock import LOCAL_TZ, as_utc, to_local, utcnow
+from launch.clock import LOCAL_TZ, parse_local_dt, to_local, utcnow
 from launch.extensions import db
 from launch.models import Event, ScheduledTask, Unit, User
 from launch.models.campaigns import (
@@ -199,17 +199,6 @@ class FieldError:
         return self.message
 
 
-def _parse_dt(value: Any) -> datetime | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, datetime):
-        return as_utc(value)
-    try:
-        return as_utc(datetime.fromisoformat(str(value).strip()))
-    except ValueError:
-        return None
-
-
 def _parse_int(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
@@ -292,7 +281,7 @@ def validate_campaign(data: dict[str, Any], *, campaign: Campaign | None = None)
             end = _local_midnight(to_local(event.start_dt).date() + timedelta(days=days))
             clean["anchor_event_id"], clean["anchor_days"] = event.id, days
     else:
-        start, end = _parse_dt(data.get("start")), _parse_dt(data.get("end"))
+        start, end = parse_local_dt(data.get("start")), parse_local_dt(data.get("end"))
         if start is None:
             errors.append(FieldError("start", _("Give the start date and time."), "bad_start"))
         if end is None:

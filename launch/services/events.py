@@ -28,7 +28,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import selectinload
 
-from launch.clock import as_utc, to_local, utcnow
+from launch.clock import as_utc, parse_local_dt, to_local, utcnow
 from launch.extensions import db
 from launch.models import Activity, AgendaItem, Event, EventPoint, ScheduledTask, Unit, User, user_units
 from launch.models.events import EVENT_STATES, ReadinessCheck
@@ -91,18 +91,6 @@ def _refuse(errors: list[FieldError]) -> None:
 
 
 # --- parsing helpers (the web layer and the service share them) --------------------------------------
-
-
-def parse_local_dt(value: Any) -> datetime | None:
-    """A datetime (aware, or naive local Asia/Ho_Chi_Minh) or an ISO text like 2023-07-28T08:00 -> UTC."""
-    if value in (None, ""):
-        return None
-    if isinstance(value, datetime):
-        return as_utc(value)
-    try:
-        return as_utc(datetime.fromisoformat(str(value).strip()))
-    except ValueError:
-        return None
 
 
 _OFFSET_RE = re.compile(r"^(\d{1,6})\s*(m|min|h|d)?$")
