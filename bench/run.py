@@ -187,25 +187,32 @@ class Servers:
 
 
 def login_cookie(url: str, username: str, password: str) -> str:
-    """Sign in through the real form (CSRF included); return the session cookie header."""
-    http = requests.Session()
-    http.headers["User-Agent"] = BENCH_UA  # Flask-Login's strong session protection binds the session to it
-    page = http.get(url + "/login").text
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page) or re.search(
-        r'name="csrf_token" value="([^"]+)"', page)
-    cookies = {}
-    resp = http.post(url + "/login", data={"username": username, "password": password,
-                                           "csrf_token": token.group(1) if token else ""},
-                     allow_redirects=False)
-    for header in resp.raw.headers.getlist("Set-Cookie"):
-        name, _, rest = header.partition("=")
-        cookies[name] = rest.split(";", 1)[0]
-    if "session" not in cookies:
-        for c in http.cookies:
-            cookies[c.name] = c.value
-    if resp.status_code != 302:
-        raise RuntimeError(f"bench sign-in failed: {resp.status_code}")
-    return "; ".join(f"{k}={v}" for k, v in cookies.items())
+    """Sign in through the real form (CSRF included); return the session cookie header.
+
+    Cookies are carried by hand: production marks them Secure, which a client over plain
+    http on loopback would otherwise not send back.
+    """
+    headers = {"User-Agent": BENCH_UA}  # Flask-Login's strong session protection binds the session to it
+
+    def cookies_of(resp: requests.Response, jar: dict[str, str]) -> dict[str, str]:
+        for header in resp.raw.headers.getlist("Set-Cookie"):
+            name, _, rest = header.partition("=")
+            jar[name.strip()] = rest.split(";", 1)[0]
+        return jar
+
+    page = requests.get(url + "/login", headers=headers, timeout=10)
+    jar = cookies_of(page, {})
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text)
+    resp = requests.post(url + "/login", data={"username": username, "password": password,
+                                               "csrf_token": token.group(1) if token else ""},
+                         headers={**headers, "Cookie": "; ".join(f"{k}={v}" for k, v in jar.items())},
+                         allow_redirects=False, timeout=10)
+    jar = cookies_of(resp, jar)
+    cookie = "; ".join(f"{k}={v}" for k, v in jar.items())
+    home = requests.get(url + "/", headers={**headers, "Cookie": cookie}, allow_redirects=False, timeout=10)
+    if home.status_code != 200:
+        raise RuntimeError(f"bench sign-in failed: {resp.status_code} then {home.status_code}")
+    return cookie
 
 
 # --- one mode -----------------------------------------------------------------------------------
