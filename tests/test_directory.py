@@ -173,3 +173,11 @@ def test_unit_update_refuses_bad_numbers_and_saves_nothing(directory):
         svc.update_unit(unit, {"host_name": "X", "expected_attendance": "-3"})
     db.session.expire_all()
     assert db.session.scalar(select(Unit).where(Unit.code == "524")).host_name is None
+
+
+@pytest.mark.parametrize(("text", "expected"), [("42", 42), (" -7 ", -7), ("²", None), ("9" * 19, None),
+                                                  ("9" * 5000, None), ("", None), (None, None), ("1e3", None)])
+def test_small_int_refuses_what_int_would_crash_on(text, expected):
+    from launch.services.text import small_int
+
+    assert small_int(text) == expected

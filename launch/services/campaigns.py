@@ -41,7 +41,7 @@ from launch.services.errors import DomainError, Forbidden, NotFound, ValidationF
 from launch.services.notifications import send_notice
 from launch.services.scheduling import schedule_task, task_handler
 from launch.services.teams import members_rolled_up
-from launch.services.text import fold
+from launch.services.text import fold, small_int
 
 MAX_PERIODS = 400
 MAX_VALUE = 1_000_000
@@ -204,10 +204,7 @@ def _parse_int(value: Any) -> int | None:
         return None
     if isinstance(value, int):
         return value
-    text = str(value or "").strip()
-    if re.fullmatch(r"-?\d+", text):
-        return int(text)
-    return None
+    return small_int(value)
 
 
 def _parse_cutoff(value: Any) -> int | None:

@@ -34,6 +34,7 @@ from launch.models import Notification, NotificationChannel, ScheduledTask, User
 from launch.models.notifications import CHANNEL_KINDS
 from launch.services import audit
 from launch.services.errors import NotFound, ValidationFailed
+from launch.services.text import small_int
 
 log = logging.getLogger(__name__)
 
@@ -325,7 +326,7 @@ def _clean_channel(kind: str, name: str, config: dict[str, Any], existing: dict 
         clean["host"] = host
         port = str(config.get("port") or "").strip()
         if port:
-            if not port.isdigit() or not 0 < int(port) < 65536:
+            if not 0 < (small_int(port) or 0) < 65536:
                 errors.append(_("The SMTP port must be a number from 1 to 65535."))
             else:
                 clean["port"] = int(port)

@@ -1,6 +1,7 @@
 """Text helpers: diacritics-insensitive folding for Vietnamese search."""
 from __future__ import annotations
 
+import re
 import unicodedata
 
 
@@ -12,3 +13,16 @@ def fold(text: str | None) -> str:
     decomposed = unicodedata.normalize("NFD", text)
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return " ".join(stripped.lower().split())
+
+
+_SMALL_INT = re.compile(r"-?[0-9]{1,18}")
+
+
+def small_int(value: object) -> int | None:
+    """`value` as an int if it is a plain ASCII integer of at most 18 digits, else None.
+
+    `str.isdigit` accepts "²" and any length, which `int()` then refuses with a ValueError (a 500);
+    every parse of user-typed numbers and ids goes through here instead.
+    """
+    text = str(value if value is not None else "").strip()
+    return int(text) if _SMALL_INT.fullmatch(text) else None

@@ -28,6 +28,7 @@ from launch.services import campaigns as svc
 from launch.services import teams as team_svc
 from launch.services.access import can_act_for, can_read_all
 from launch.services.errors import DomainError, ValidationFailed
+from launch.services.text import small_int
 from launch.web.access import operator_required
 from launch.web.forms import ImportForm
 
@@ -220,8 +221,8 @@ def targets(campaign_id: int):  # noqa: ANN201
         for key, raw in request.form.items():
             if key.startswith("t-"):
                 _t, uid, mid = (key.split("-") + ["", ""])[:3]
-                if uid.isdigit() and mid.isdigit():
-                    values[(int(uid), int(mid))] = raw.strip()
+                if small_int(uid) is not None and small_int(mid) is not None:
+                    values[(small_int(uid), small_int(mid))] = raw.strip()
         try:
             changed = svc.set_target_overrides(campaign, values, actor=current_user)
         except ValidationFailed as exc:

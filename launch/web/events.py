@@ -17,6 +17,7 @@ from launch.models.units import LEVELS
 from launch.services import events
 from launch.services.directory import LEVEL_LABELS
 from launch.services.errors import ValidationFailed
+from launch.services.text import small_int
 from launch.web.access import operator_required
 
 bp = Blueprint("events", __name__, url_prefix="/events")
@@ -210,8 +211,8 @@ def points(event_id: int):  # noqa: ANN201
         rows: dict[int, dict[str, Any]] = {}
         for key, value in request.form.items():
             name, _sep, point_id = key.rpartition("-")
-            if name in ("expected_attendance", "vc_endpoint") and point_id.isdigit():
-                rows.setdefault(int(point_id), {})[name] = value
+            if name in ("expected_attendance", "vc_endpoint") and small_int(point_id) is not None:
+                rows.setdefault(small_int(point_id), {})[name] = value
         try:
             changed = events.update_points(event, rows, actor=current_user)
         except ValidationFailed as exc:

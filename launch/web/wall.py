@@ -22,6 +22,7 @@ from flask_login import current_user, login_required
 from launch.extensions import csrf, db
 from launch.models import Unit
 from launch.services import access, meeting, presence, reports, wall
+from launch.services.text import small_int
 
 bp = Blueprint("wall", __name__, url_prefix="/wall")
 
@@ -52,7 +53,7 @@ def _authorize(district_id: int | None) -> None:
 
 def _district_arg() -> int | None:
     value = request.args.get("district", "")
-    return int(value) if value.isdigit() else None
+    return small_int(value)
 
 
 def _own_district() -> int | None:
