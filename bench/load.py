@@ -34,7 +34,7 @@ async def run_sockets(cfg: dict[str, Any]) -> dict[str, Any]:
     baseline = cfg.get("baseline", False)
     seen: list[dict[str, Any]] = [defaultdict(dict) for _ in range(measuring)]  # point -> count -> t
     seen_ids: list[dict[int, float]] = [{} for _ in range(measuring)]
-    stats = {"connected": 0, "failed": 0, "messages": 0, "resyncs": 0, "gaps": 0, "bytes": 0}
+    stats = {"connected": 0, "failed": 0, "messages": 0, "resyncs": 0, "gaps": 0, "behind": 0, "bytes": 0}
     clients: list[socketio.AsyncClient] = []
 
     def make_viewer(index: int) -> socketio.AsyncClient:
@@ -65,6 +65,12 @@ async def run_sockets(cfg: dict[str, Any]) -> dict[str, Any]:
                 stats["resyncs"] += 1
                 await sio.emit("resync", {"event": cfg["event_id"]})
 
+        async def resync_if_behind(expected: int) -> None:
+            await asyncio.sleep(1.5)
+            if state["seq"] is not None and state["seq"] < expected and not pending:
+                stats["resyncs"] += 1
+                await sio.emit("resync", {"event": cfg["event_id"]})
+
         @sio.on("wall_delta")
         async def on_delta(data: dict[str, Any]) -> None:
             now = time.time()
@@ -80,6 +86,13 @@ async def run_sockets(cfg: dict[str, Any]) -> dict[str, Any]:
             if pending and len(pending) == 1:
                 stats["gaps"] += 1
                 asyncio.ensure_future(resync_if_still_missing(min(pending)))
+
+        @sio.on("wall_tick")
+        async def on_tick(data: dict[str, Any]) -> None:
+            seq = data.get("seq")
+            if state["seq"] is not None and seq is not None and seq > state["seq"] and not pending:
+                stats["behind"] += 1
+                asyncio.ensure_future(resync_if_behind(seq))  # as wall.js: wait a moment, then resync
 
         @sio.on("checkin")
         async def on_baseline(data: dict[str, Any]) -> None:

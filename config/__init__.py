@@ -86,6 +86,11 @@ class Config:
     SOCKETIO_ASYNC_MODE = "threading"
     #: At most one wall delta per room per this many seconds (bursts are coalesced).
     WALL_COALESCE_SECONDS = 0.2
+    #: A snapshot is reused for this long while its room's number has not moved (resync storms,
+    #: a projector and dozens of organisers joining at once); 0 rebuilds every time.
+    WALL_SNAPSHOT_CACHE_SECONDS = 2.0
+    #: Scaled out, the wall sender tells each live room its current number this often (0: never).
+    WALL_TICK_SECONDS = 5.0
     PRESENCE_TIMEOUT_SECONDS = 45
     #: Secret token of the Zoom app whose meeting webhooks tell who is in the call (None: hook refused).
     ZOOM_WEBHOOK_SECRET_TOKEN: str | None = None
@@ -125,7 +130,8 @@ class Config:
                     "PRESENCE_SWEEP_SECONDS"):
             if os.environ.get(key):
                 out[key] = _env_int(key, 0)
-        for key in ("PRESENCE_TIMEOUT_SECONDS", "WALL_COALESCE_SECONDS"):
+        for key in ("PRESENCE_TIMEOUT_SECONDS", "WALL_COALESCE_SECONDS", "WALL_SNAPSHOT_CACHE_SECONDS",
+                    "WALL_TICK_SECONDS"):
             if os.environ.get(key):
                 out[key] = float(os.environ[key])
         if os.environ.get("ZOOM_WEBHOOK_SECRET_TOKEN"):
@@ -156,6 +162,7 @@ class TestingConfig(Config):
     MAIL_SERVER = None
     PUBLIC_BASE_URL = "https://launch.test"
     WALL_COALESCE_SECONDS = 0.0
+    WALL_SNAPSHOT_CACHE_SECONDS = 0.0
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # fast tests; production keeps scrypt
 
     @classmethod

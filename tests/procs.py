@@ -596,6 +596,7 @@ class WallClient:
         self.sio.on("disconnect", self._on_disconnect)
         self.sio.on("wall_snapshot", self._on_snapshot)
         self.sio.on("wall_delta", self._on_delta)
+        self.sio.on("wall_tick", self._on_tick)
 
     def connect(self, timeout: float = 15) -> None:
         self.sio.connect(self.url, headers={"Cookie": self.cookie, "User-Agent": UA}, transports=["websocket"],
@@ -643,6 +644,26 @@ class WallClient:
                 self.gap_timer = threading.Timer(self.GAP_GRACE, self._gap_expired)
                 self.gap_timer.daemon = True
                 self.gap_timer.start()
+
+    def _on_tick(self, tick: dict[str, Any]) -> None:
+        with self.lock:
+            self.events_seen.append(("tick", tick.get("seq")))
+            if tick.get("room") != self.room or self.seq is None or tick["seq"] <= self.seq \
+                    or self.gap_timer is not None:
+                return
+            # As wall.js: the room is ahead of us and nothing shows a gap (the last deltas were lost)
+            self.gap_timer = threading.Timer(self.GAP_GRACE, self._behind_expired, args=(tick["seq"],))
+            self.gap_timer.daemon = True
+            self.gap_timer.start()
+
+    def _behind_expired(self, seq: int) -> None:
+        with self.lock:
+            self.gap_timer = None
+            if self.seq is not None and self.seq >= seq:
+                return
+            self.resyncs += 1
+        with contextlib.suppress(Exception):
+            self.sio.emit("resync", {"event": self.event_id})
 
     def _drain(self) -> None:
         while self.seq is not None and (self.seq + 1) in self.pending:

@@ -16,6 +16,9 @@ The wall protocol (Socket.IO, default namespace; clients use transports=["websoc
   read from the database when the delta is built, and ``counters``/``feed`` are the room's current
   values. Deltas never carry increments, so applying one twice, or applying one older than the
   snapshot, cannot make the wall drift for longer than the next delta.
+* ``wall_tick`` (server -> room, scaled out, every WALL_TICK_SECONDS): ``{room, seq}``, the room's
+  current number, so that a viewer who missed the last delta (nothing after it to show a gap)
+  notices and resyncs.
 * Sequence numbers: one counter per room (``launch.realtime.sequence``: Redis ``INCR`` when
   REDIS_URL is set, so every process numbers the same room alike; in-process otherwise). A
   snapshot carries the room's number read BEFORE its database read. The client keeps the last
@@ -29,21 +32,29 @@ the tiles and ONE delta per touched room, whatever the number of check-ins or vi
 WALL_COALESCE_SECONDS <= 0 (the testing config) flushes synchronously inside ``announce``;
 WALL_AUTOFLUSH=False leaves the buffer for an explicit ``flush()`` (deterministic tests).
 
-Several processes: each process coalesces what it announces and emits through the configured
-``socketio``, whose Redis message queue (REDIS_URL) delivers to viewers connected to any web
-process. The scheduler process has no web server but the same ``socketio`` bound with the queue,
-so its emits go through Redis too; a process without a bound server falls back to a write-only
+Several processes (REDIS_URL set): ``announce`` records the change in Redis
+(``launch.realtime.relay``) instead of this process's memory, and ONE process at a time, the
+holder of a lease in Redis, drains it and sends the deltas. Redis pub/sub keeps one publisher's
+order, so a room's deltas reach every viewer in number order and a gap means a real loss. Every
+process that announced runs a sender loop that waits for the lease; when the holder dies, another
+takes over within ``relay.LEASE_SECONDS`` and first sends the full state of every live event's
+tiles, so whatever the dead sender had drained but not sent is not missed. Emits go through the
+configured ``socketio`` and its Redis message queue to viewers on any web process; a process
+without a bound server (the scheduler's) falls back to a write-only
 ``SocketIO(message_queue=REDIS_URL)``.
 """
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
+import time
 from typing import Any
 
 from flask import Flask, current_app, has_app_context
 
 from launch.extensions import socketio
+from launch.realtime.relay import LEASE_SECONDS, WallRelay
 
 log = logging.getLogger(__name__)
 
@@ -79,10 +90,22 @@ def announce(event_id: int, kind: str, event_point_id: int | None = None, data: 
         log.warning("announce(%s, %s) outside an app context: dropped", event_id, kind)
         return
     app = current_app._get_current_object()
+    interval = float(app.config.get("WALL_COALESCE_SECONDS", 0.2) or 0)
+    relay = _relay(app)
+    if relay is not None:
+        try:
+            relay.add(event_id, event_point_id)
+        except Exception:  # Redis away: no viewer can be reached either; walls resync when it is back
+            log.warning("announce(%s, %s): Redis unavailable, change not queued", event_id, kind, exc_info=True)
+            return
+        if interval <= 0:
+            flush(app)
+        elif app.config.get("WALL_AUTOFLUSH", True):
+            _ensure_sender(app, relay, interval)
+        return
     state = _buffer(app)
     with state.lock:
         state.pending.setdefault(int(event_id), set()).add(event_point_id)
-    interval = float(app.config.get("WALL_COALESCE_SECONDS", 0.2) or 0)
     if interval <= 0:
         flush(app)
     elif app.config.get("WALL_AUTOFLUSH", True):
@@ -97,11 +120,32 @@ def pending(app: Flask | None = None) -> dict[int, set[int | None]]:
 
 
 def flush(app: Flask | None = None) -> int:
-    """Send one delta per touched room for everything announced since the last flush; returns how many."""
+    """Send one delta per touched room for everything announced since the last flush; returns how many.
+
+    Scaled out, only the lease holder sends: a process that cannot take the lease sends nothing
+    (the holder will), and one that takes it just for this flush gives it back afterwards.
+    """
     app = app or current_app._get_current_object()
+    relay = _relay(app)
+    if relay is not None:
+        holding, acquired = relay.hold_lease()
+        if not holding:
+            return 0
+        try:
+            sent = _take_over(app, relay) if acquired else 0
+            sent += _send(app, relay.drain())
+            relay.sent()
+            return sent
+        finally:
+            if acquired and not relay.candidate_alive:
+                relay.release_lease()
     state = _buffer(app)
     with state.lock:
         work, state.pending = state.pending, {}
+    return _send(app, work)
+
+
+def _send(app: Flask, work: dict[int, set[int | None]]) -> int:
     sent = 0
     for event_id, point_ids in work.items():
         try:
@@ -162,6 +206,126 @@ def _flusher_loop(app: Flask, state: _Buffer, interval: float) -> None:
         log.exception("wall flusher stopped")
         with state.lock:
             state.flusher_alive = False
+
+
+def _relay(app: Flask) -> WallRelay | None:
+    """This app's shared buffer in Redis, or None for the embedded default (no REDIS_URL)."""
+    url = app.config.get("REDIS_URL")
+    if not url:
+        return None
+    relay = app.extensions.get("wall_relay")
+    if relay is None:
+        import redis
+
+        client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5, health_check_interval=30)
+        relay = app.extensions.setdefault("wall_relay", WallRelay(client, app.config.get("WALL_SEQ_PREFIX", "launch")))
+    return relay
+
+
+def _take_over(app: Flask, relay: WallRelay) -> int:
+    """A new lease holder's first act: if the previous one died between draining changes and
+    sending them, send every tile of every event under way (scheduled, testing, live) (deltas carry full tile state,
+    not increments, so this repairs every wall without a resync)."""
+    if not relay.predecessor_died_sending():
+        return 0
+    log.warning("wall sender: the previous sender died mid-send; resending every live wall")
+    sent = _send_full_state(app)
+    relay.forget_inflight()
+    return sent
+
+
+def _send_full_state(app: Flask) -> int:
+    """Every tile of every event under way, as deltas."""
+    from sqlalchemy import select
+
+    from launch.extensions import db
+    from launch.models import Event, EventPoint
+    from launch.services.wall import PRESENCE_STATES
+
+    with app.app_context():
+        rows = db.session.execute(
+            select(EventPoint.event_id, EventPoint.id).join(Event, Event.id == EventPoint.event_id)
+            .where(Event.state.in_(PRESENCE_STATES))
+        ).all()
+        db.session.remove()
+    work: dict[int, set[int | None]] = {}
+    for event_id, point_id in rows:
+        work.setdefault(event_id, {None}).add(point_id)
+    return _send(app, work)
+
+
+def _ensure_sender(app: Flask, relay: WallRelay, interval: float) -> None:
+    """Start this process's sender loop (once): it waits for the lease, then sends while holding it."""
+    with relay.lock:
+        if relay.candidate_alive:
+            return
+        relay.candidate_alive = True
+    atexit.register(_release_at_exit, relay)
+    if socketio.server is not None:
+        socketio.start_background_task(_sender_loop, app, relay, interval)
+    else:
+        threading.Thread(target=_sender_loop, args=(app, relay, interval), daemon=True,
+                         name="wall-sender").start()
+
+
+def _release_at_exit(relay: WallRelay) -> None:
+    try:
+        relay.release_lease()
+    except Exception:  # noqa: BLE001  (Redis away: the lease expires by itself)
+        log.debug("lease not released at exit", exc_info=True)
+
+
+def _sender_loop(app: Flask, relay: WallRelay, interval: float) -> None:
+    """Hold or wait for the lease; while holding it, send what is pending at most once per `interval`.
+
+    Same cadence as the embedded flusher: the first change after a quiet spell goes out after a
+    few milliseconds, a burst is sent every `interval`. Redis errors pause it, never end it.
+    """
+    tick_every = float(app.config.get("WALL_TICK_SECONDS", 5) or 0)
+    last_tick = 0.0
+    while True:
+        try:
+            holding, acquired = relay.hold_lease()
+            if not holding:
+                time.sleep(LEASE_SECONDS / 4)
+                continue
+            if acquired:
+                log.info("wall sender: this process holds the lease")
+                _take_over(app, relay)
+            if tick_every > 0 and time.monotonic() - last_tick >= tick_every:
+                last_tick = time.monotonic()
+                tick(app)
+            if not relay.wait(1.0):
+                continue
+            time.sleep(min(interval, LEADING_DELAY_SECONDS))
+            started = time.monotonic()
+            _send(app, relay.drain())
+            relay.sent()
+            time.sleep(max(0.0, interval - (time.monotonic() - started)))
+        except Exception:  # noqa: BLE001
+            log.warning("wall sender: Redis or database unavailable, retrying", exc_info=True)
+            time.sleep(1.0)
+
+
+def tick(app: Flask | None = None) -> int:
+    """Tell every live wall room its current number (``wall_tick``); returns the rooms told.
+
+    A lost LAST delta leaves no gap for a viewer to notice (a Redis restart, a web process dying
+    with its listener's messages): the tick's number, above the viewer's, shows it, and the viewer
+    resyncs. Sent by the lease holder every WALL_TICK_SECONDS.
+    """
+    from launch.realtime import sequence
+    from launch.services.wall import live_rooms
+
+    app = app or current_app._get_current_object()
+    with app.app_context():
+        rooms = live_rooms()
+        for room in rooms:
+            _emit("wall_tick", {"room": room, "seq": sequence.current(room)}, room)
+        from launch.extensions import db
+
+        db.session.remove()
+    return len(rooms)
 
 
 def _emit(event: str, payload: dict[str, Any], room: str) -> None:

@@ -10,6 +10,7 @@ check-in page is connected: its last heartbeat is younger than PRESENCE_TIMEOUT_
 """
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -269,12 +270,35 @@ def snapshot(event_id: int, district_id: int | None = None, now: datetime | None
     """
     from launch.realtime import sequence
 
+    room = wall_room(event_id, district_id)
+    max_age = float(current_app.config.get("WALL_SNAPSHOT_CACHE_SECONDS", 0) or 0) if now is None else 0.0
+    seq = sequence.current(room)
+    cache = current_app.extensions.setdefault("wall_snapshots", {})
+    cached = cache.get(room)
+    if max_age > 0 and cached is not None and cached[0] == seq and time.monotonic() - cached[1] < max_age:
+        return dict(cached[2])  # nothing was sent since it was built: it is still the state at `seq`
     now = now or utcnow()
     event = get_event(event_id)
-    seq = sequence.current(wall_room(event_id, district_id))
     view = build_view(event, load_tiles(event, now=now), district_id, now)
     view.update(type="snapshot", seq=seq, attention=needs_attention(view["tiles"]))
-    return view
+    if max_age > 0:
+        cache[room] = (seq, time.monotonic(), view)
+    return dict(view)
+
+
+def live_rooms() -> list[str]:
+    """The wall rooms of every event under way (scheduled, testing, live): the whole wall and each district's."""
+    rows = db.session.execute(
+        select(EventPoint.event_id, EventPoint.is_host, Unit.id, Unit.level, Unit.parent_id)
+        .join(Unit, Unit.id == EventPoint.unit_id).join(Event, Event.id == EventPoint.event_id)
+        .where(Event.state.in_(PRESENCE_STATES))
+    ).all()
+    rooms: set[str] = set()
+    for event_id, is_host, unit_id, level, parent_id in rows:
+        rooms.add(wall_room(event_id))
+        if not is_host:
+            rooms.add(wall_room(event_id, unit_id if level == "district" or parent_id is None else parent_id))
+    return sorted(rooms)
 
 
 def district_ids(event: Event) -> list[int]:

@@ -105,6 +105,19 @@ def test_wall_shows_a_check_in_live(page, live_server, live_app, wall_setup, art
     expect(page.locator("#c-checked")).to_have_text("3")
     expect(page.locator("#wall")).to_have_attribute("data-seq", str(seq_before + 2))
 
+    # The LAST delta lost (nothing after it to show a gap): the server's tick carries the room's
+    # number, the client sees it is behind and resynchronises.
+    with live_app.app_context():
+        from launch.models import EventPoint
+
+        sequence.next_seq(f"wall:{event_id}")
+        last = db.session.get(EventPoint, wall_setup["points"][BINH_THANH])
+        last.headcount = 42
+        db.session.commit()
+        publisher.tick(live_app)
+    expect(page.locator("#wall")).to_have_attribute("data-seq", str(seq_before + 3), timeout=10000)
+    expect(page.locator(f"#tile-{wall_setup['points'][BINH_THANH]}")).to_contain_text("42")
+
     # Filters: by state
     page.select_option("#f-state", "checked_in")
     expect(page.locator("#tiles .tile:visible")).to_have_count(3)

@@ -357,6 +357,12 @@
     drain();
     if (Object.keys(pending).length && !gapTimer) { gapTimer = setTimeout(resync, GAP_GRACE_MS); }
   });
+  // Scaled out, the server tells each room its number every few seconds: a number above ours means
+  // the last delta(s) never came (nothing after them showed a gap); give them a moment, then resync.
+  socket.on("wall_tick", function (t) {
+    if (t.room !== state.room || state.seq === null || t.seq <= state.seq || gapTimer) { return; }
+    gapTimer = setTimeout(resync, GAP_GRACE_MS);
+  });
   // Back from a sleeping laptop or a hidden tab: take a fresh snapshot rather than trust what we missed.
   document.addEventListener("visibilitychange", function () { if (!document.hidden) { resync(); } });
   setInterval(tickCountdown, 1000);
