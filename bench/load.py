@@ -121,6 +121,13 @@ async def run_sockets(cfg: dict[str, Any]) -> dict[str, Any]:
         point = cfg["points"][index % len(cfg["points"])]
         sio = socketio.AsyncClient(reconnection=True, reconnection_delay=0.5)
         url = urls[index % len(urls)]
+        interval = cfg.get("heartbeat", 15)
+
+        @sio.on("presence_ack")
+        async def on_ack(data: dict[str, Any]) -> None:
+            nonlocal interval
+            interval = data.get("interval") or interval  # as the host page: the server says how often
+
         try:
             await sio.connect(url, transports=["websocket"], auth={"point": point["id"], "token": point["token"]},
                               wait_timeout=20)
@@ -130,7 +137,7 @@ async def run_sockets(cfg: dict[str, Any]) -> dict[str, Any]:
             stats["failed"] += 1
             return
         while time.time() < end_at:
-            await asyncio.sleep(cfg.get("heartbeat", 10))
+            await asyncio.sleep(interval)
             try:
                 await sio.emit("heartbeat", {"point": point["id"]})
             except Exception:  # noqa: BLE001
@@ -144,7 +151,13 @@ async def run_sockets(cfg: dict[str, Any]) -> dict[str, Any]:
 
     await asyncio.gather(*(guarded(connect_viewer(i)) for i in range(viewers)))
     host_tasks = [] if baseline else [asyncio.create_task(host_page(i)) for i in range(hosts)]
+    settle_until = time.time() + 60
+    while stats["connected"] + stats["failed"] < viewers + (0 if baseline else hosts) and time.time() < settle_until:
+        await asyncio.sleep(0.1)
     ready = time.time()
+    if cfg.get("ready_file"):  # the scanners wait for it: no step measures the connection storm
+        with open(cfg["ready_file"], "w", encoding="utf-8") as fh:
+            fh.write(str(ready))
     stop_file = cfg.get("stop_file")
     while time.time() < end_at and not (stop_file and os.path.exists(stop_file)):
         await asyncio.sleep(0.2)
@@ -197,8 +210,10 @@ async def run_scanners(cfg: dict[str, Any]) -> dict[str, Any]:
 
         tasks: list[asyncio.Task] = []
         start = cfg["start_at"]
-        while time.time() < start:
+        ready_file = cfg.get("ready_file")
+        while time.time() < start or (ready_file and not os.path.exists(ready_file) and time.time() < start + 90):
             await asyncio.sleep(0.01)
+        await asyncio.sleep(cfg.get("settle", 0))
         for step, rate in enumerate(cfg["rates"]):
             if step and _saturated(rows, step - 1, cfg["rates"][step - 1], cfg):
                 break  # the previous step already broke the goal: stepping higher only measures queueing

@@ -186,6 +186,26 @@ class Servers:
                 os.killpg(proc.pid, signal.SIGKILL)
 
 
+def start_profilers(servers: Servers, args: argparse.Namespace, start_at: float, mode: str,
+                    workdir: Path) -> list[subprocess.Popen]:
+    """py-spy on every server process during the stepped load (not the burst): collapsed stacks.
+
+    Read them with e.g. `sort -t' ' -k2 -nr FILE | head`, or load them in speedscope.app.
+    """
+    spy = shutil.which("py-spy") or str(ROOT / ".venv" / "bin" / "py-spy")
+    seconds = int(len(args.rates) * (args.step_seconds + 1.5)) + 2
+    out = []
+    for n, proc in enumerate(servers.procs):
+        target = f"{workdir}/{mode}-proc{n + 1}.collapsed.txt"
+        cmd = [spy, "record", "--pid", str(proc.pid), "--subprocesses", "--rate", "100", "--duration", str(seconds),
+               "--format", "raw", "--output", target]
+        delay = max(0.0, start_at - time.time())
+        out.append(subprocess.Popen(["bash", "-c", f"sleep {delay:.2f}; exec " + " ".join(cmd)],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        print(f"profiling {mode} process {n + 1} (pid {proc.pid}) into {target}")
+    return out
+
+
 def login_cookie(url: str, username: str, password: str) -> str:
     """Sign in through the real form (CSRF included); return the session cookie header.
 
@@ -255,7 +275,7 @@ def run_mode(mode: str, args: argparse.Namespace, workdir: Path) -> dict[str, An
                 web_cmd = next(line for line in procfile.splitlines() if line.startswith("web:"))[4:].strip()
                 for n in range(args.web_processes):
                     port = free_port()
-                    cmd = web_cmd.replace("${WEB_THREADS:-400}", str(args.threads)).replace(
+                    cmd = web_cmd.replace("${WEB_CONNECTIONS:-2000}", str(args.connections)).replace(
                         "${BIND_HOST:-127.0.0.1}", "127.0.0.1").replace("$PORT", str(port))
                     servers.start(["bash", "-c", f"exec {ROOT / '.venv' / 'bin'}/{cmd}"], {**env, "PORT": str(port)},
                                   f"web{n + 1}", port)
@@ -263,24 +283,26 @@ def run_mode(mode: str, args: argparse.Namespace, workdir: Path) -> dict[str, An
             servers.wait_ready()
             cookie = login_cookie(servers.urls[0], "bench-viewer", password)
         timings = {} if mode == "baseline" else time_pages(servers.urls[0], cookie, data["event_id"], args)
-        start_at = time.time() + 3 + args.sockets / 40
+        start_at = time.time() + 3  # and the scanners wait until every socket is connected
         burst = 0 if mode == "baseline" else args.burst  # the integrity burst is the app's promise
-        duration = len(args.rates) * (args.step_seconds + 1.5) + burst / 20 + 60  # upper bound; stop file ends it
+        duration = len(args.rates) * (args.step_seconds + 1.5) + burst / 20 + 150  # upper bound; stop file ends it
         stop_file = workdir / f"{mode}-stop"
         common = {"urls": servers.urls, "event_id": data["event_id"], "points": data["points"],
                   "baseline": mode == "baseline"}
         hosts = 0 if mode == "baseline" else min(186, args.sockets // 3)
+        ready_file = workdir / f"{mode}-sockets-ready"
         sock_cfg = {**common, "viewers": args.sockets - hosts, "hosts": hosts, "cookie": cookie,
-                    "stop_file": str(stop_file),
+                    "stop_file": str(stop_file), "ready_file": str(ready_file),
                     "end_at": start_at + duration, "measuring": args.measuring, "user_agent": BENCH_UA}
         scan_cfg = {**common, "rates": args.rates, "step_seconds": args.step_seconds, "start_at": start_at,
                     "concurrency": args.concurrency, "first_attendee": data["first_attendee"],
-                    "burst": burst, "http_p99_goal": 0.05}
+                    "burst": burst, "http_p99_goal": 0.05, "ready_file": str(ready_file), "settle": 2.0}
         procs = []
         for role, cfg in (("sockets", sock_cfg), ("scanners", scan_cfg)):
             (workdir / f"{mode}-{role}.json").write_text(json.dumps(cfg))
             procs.append(subprocess.Popen([PY, "-m", "bench.load", role, str(workdir / f"{mode}-{role}.json"),
                                            str(workdir / f"{mode}-{role}-out.json")], cwd=ROOT))
+        profilers = start_profilers(servers, args, start_at, mode, workdir) if args.profile else []
         rss_samples: list[list[float]] = []
         while any(p.poll() is None for p in procs):
             rss_samples.append(servers.rss_mb())
@@ -288,6 +310,9 @@ def run_mode(mode: str, args: argparse.Namespace, workdir: Path) -> dict[str, An
                 time.sleep(3)  # let the last deltas arrive, then stop the sockets
                 stop_file.touch()
             time.sleep(1)
+        for prof in profilers:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                prof.wait(timeout=30)
         if any(p.returncode for p in procs):
             raise RuntimeError(f"a load generator failed in {mode}")
         sockets_out = json.loads((workdir / f"{mode}-sockets-out.json").read_text())
@@ -457,9 +482,11 @@ def main() -> None:
     parser.add_argument("--burst", type=int, default=20000)
     parser.add_argument("--measuring", type=int, default=8, help="viewers that record arrival times")
     parser.add_argument("--web-processes", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=400)
+    parser.add_argument("--connections", type=int, default=2000, help="gunicorn --worker-connections (scaled)")
     parser.add_argument("--quick", action="store_true", help="small smoke run")
     parser.add_argument("--json", help="also write the results here")
+    parser.add_argument("--profile", action="store_true",
+                        help="py-spy each server process during the steps (collapsed stacks in the log dir)")
     args = parser.parse_args()
     if args.quick:
         args.rates, args.step_seconds, args.sockets, args.scaled_sockets, args.burst = "50,100", 4, 40, 60, 500

@@ -6,6 +6,7 @@ checks them when the app is created and says exactly what is missing.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -37,6 +38,22 @@ def _normalise_db_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix):]
     return url
+
+
+def socketio_async_mode() -> str:
+    """SOCKETIO_ASYNC_MODE if set, else what the server running us needs: gevent under gunicorn's
+    gevent worker (it has monkey-patched the standard library), threading everywhere else.
+
+    Chosen here, never left to Flask-SocketIO's own detection: gevent being INSTALLED would make it
+    pick gevent for the embedded Werkzeug server too, which cannot serve it.
+    """
+    mode = os.environ.get("SOCKETIO_ASYNC_MODE")
+    if mode:
+        if mode not in ("threading", "gevent"):
+            raise RuntimeError(f"SOCKETIO_ASYNC_MODE must be threading or gevent, not {mode!r}")
+        return mode
+    monkey = sys.modules.get("gevent.monkey")
+    return "gevent" if monkey is not None and monkey.is_module_patched("socket") else "threading"
 
 
 class Config:
@@ -130,6 +147,7 @@ class Config:
                     "PRESENCE_SWEEP_SECONDS"):
             if os.environ.get(key):
                 out[key] = _env_int(key, 0)
+        out["SOCKETIO_ASYNC_MODE"] = socketio_async_mode()
         for key in ("PRESENCE_TIMEOUT_SECONDS", "WALL_COALESCE_SECONDS", "WALL_SNAPSHOT_CACHE_SECONDS",
                     "WALL_TICK_SECONDS"):
             if os.environ.get(key):

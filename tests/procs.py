@@ -209,7 +209,7 @@ def production_env(db_url: str, redis_url: str, secret: str, **values: str) -> d
     """LAUNCH_CONFIG=production as deployed, minus nginx (PROXY_FIX=0), with fast scheduler sweeps."""
     return base_env(**{"LAUNCH_CONFIG": "production", "SECRET_KEY": secret, "DATABASE_URL": db_url,
                        "REDIS_URL": redis_url, "PROXY_FIX": "0", "PUBLIC_BASE_URL": "http://127.0.0.1",
-                       "SCHEDULER_SWEEP_SECONDS": "1", "WEB_THREADS": "60", **values})
+                       "SCHEDULER_SWEEP_SECONDS": "1", "WEB_CONNECTIONS": "200", **values})
 
 
 def start_web(procs: ProcSet, name: str, port: int, env: dict[str, str]) -> Proc:

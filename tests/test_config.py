@@ -1,6 +1,11 @@
 """The factory and the config classes."""
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from config import DEV_SECRET_KEY, ConfigError, get_config
@@ -59,3 +64,23 @@ def test_redis_url_switches_rate_limit_storage(monkeypatch):
 def test_unknown_config_name():
     with pytest.raises(ConfigError):
         get_config("nope")
+
+
+def _async_mode_in_child(patch: bool, env_mode: str | None = None) -> subprocess.CompletedProcess:
+    code = ("from gevent import monkey; monkey.patch_all()\n" if patch else "") + (
+        "from config import socketio_async_mode\nprint(socketio_async_mode())\n")
+    env = {k: v for k, v in os.environ.items() if k != "SOCKETIO_ASYNC_MODE"}
+    if env_mode is not None:
+        env["SOCKETIO_ASYNC_MODE"] = env_mode
+    return subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parent.parent, env=env,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_socketio_mode_follows_the_server_not_what_is_installed():
+    # gevent is installed (the Procfile's worker), yet the embedded server keeps threading ...
+    assert _async_mode_in_child(patch=False).stdout.strip() == "threading"
+    # ... and gunicorn's gevent worker (which monkey-patches first) gets gevent
+    assert _async_mode_in_child(patch=True).stdout.strip() == "gevent"
+    assert _async_mode_in_child(patch=True, env_mode="threading").stdout.strip() == "threading"
+    bad = _async_mode_in_child(patch=False, env_mode="eventlet")
+    assert bad.returncode != 0 and "must be threading or gevent" in bad.stderr

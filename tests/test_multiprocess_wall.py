@@ -94,7 +94,8 @@ def server_env(db_url: str) -> dict:
 
 @pytest.fixture
 def web_processes(seeded, pg_multiproc_url, tmp_path, artifacts_dir_or_tmp):
-    """Two gunicorn (gthread) processes of the app on free ports; logs in files; always terminated."""
+    """Two gunicorn processes of the app on free ports, in the gthread worker (threading mode; the
+    Procfile's gevent worker is covered by test_scaleout and test_faults); logs in files; always terminated."""
     procs, urls, logs = [], [], []
     try:
         for name in ("a", "b"):
