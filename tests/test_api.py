@@ -168,3 +168,38 @@ def test_checkin_rate_limit_is_per_account(app, event, users, as_user):
     assert as_user("district_host").post(url, json={"headcount": 10}).status_code == 200
     _t, secret = api_tokens.create_api_token(users["district_host"], "gate")
     assert app.test_client().post(url, json={"headcount": 11}, headers=bearer(secret)).status_code == 200
+
+
+def test_an_attendee_check_in_costs_seven_statements_and_a_retry_the_same_answer(app, event, users):
+    """The hot path of launch day (issue 7): token + owner + units in one query, the point, the
+    earlier check-ins (scan id and person) in one query, the person, two inserts, commit."""
+    from sqlalchemy import event as sa_event
+
+    _token, secret = api_tokens.create_api_token(users["commune_host"], "Máy quét")
+    point = point_of(event, "21046")
+    people = [add_attendee(event, "21046", f"Người {i}").id for i in range(3)]
+    c = app.test_client()
+    url = f"/api/v1/points/{point.id}/attendee-checkins"
+    c.post(url, json={"client_id": "warm-up-0001", "attendee_id": people[0]}, headers=bearer(secret))
+
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args):
+        statements.append(statement.split()[0].upper())
+
+    sa_event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        resp = c.post(url, json={"client_id": "scan-0002-abcd", "attendee_id": people[1]}, headers=bearer(secret))
+        assert resp.status_code == 200 and resp.get_json()["code"] == "checked_in"
+        assert statements.count("SELECT") == 4 and statements.count("INSERT") == 2, statements
+        assert len(statements) <= 7, statements  # + COMMIT where the driver shows it
+        statements.clear()
+        again = c.post(url, json={"client_id": "scan-0002-abcd", "attendee_id": people[1]}, headers=bearer(secret))
+        other = c.post(url, json={"client_id": "scan-0003-abcd", "attendee_id": people[1]}, headers=bearer(secret))
+    finally:
+        sa_event.remove(db.engine, "before_cursor_execute", count)
+    assert again.status_code == 200 and again.get_json()["replay"] is True
+    assert other.status_code == 409 and other.get_json()["code"] == "already_checked_in"
+    assert "INSERT" not in statements
+    assert db.session.scalar(select(func.count()).select_from(AttendeeCheckin)
+                             .where(AttendeeCheckin.attendee_id == people[1])) == 1

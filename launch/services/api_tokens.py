@@ -12,8 +12,9 @@ import secrets
 from datetime import timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from launch.clock import utcnow
 from launch.extensions import db
@@ -52,7 +53,9 @@ def authenticate_api_token(secret: str | None) -> User | None:
     if not secret or not secret.startswith(TOKEN_PREFIX) or len(secret) > 100:
         return None
     digest = _hash(secret)
-    token = db.session.scalar(select(ApiToken).options(joinedload(ApiToken.user)).where(ApiToken.token_hash == digest))
+    # The owner and the units they act for come in the same query: every check-in asks for both.
+    token = db.session.scalar(select(ApiToken).options(joinedload(ApiToken.user).joinedload(User.units))
+                              .where(ApiToken.token_hash == digest))
     if token is None or not hmac.compare_digest(token.token_hash, digest) or token.revoked_dt is not None:
         return None
     user = token.user
@@ -60,8 +63,10 @@ def authenticate_api_token(secret: str | None) -> User | None:
         return None
     now = utcnow()
     if token.last_used_dt is None or now - token.last_used_dt > TOUCH_EVERY:
-        token.last_used_dt = now
-        db.session.commit()
+        # On its own connection: committing the session would expire the owner just loaded (a reload).
+        with db.engine.begin() as conn:
+            conn.execute(update(ApiToken).where(ApiToken.id == token.id).values(last_used_dt=now))
+        set_committed_value(token, "last_used_dt", now)  # known, not a pending change
     return user
 
 

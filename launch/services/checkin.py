@@ -20,7 +20,7 @@ from typing import Any
 
 from flask_babel import format_datetime
 from flask_babel import gettext as _
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -429,7 +429,7 @@ def check_in_attendee(point: EventPoint, user: User, *, client_id: str, badge: s
         _require_scope(point, user)
         if not CLIENT_ID_RE.match(client_id or ""):
             raise CheckinRefused("invalid_input", _("The scan has no valid client id."))
-        first = db.session.scalar(select(AttendeeCheckin).where(AttendeeCheckin.client_id == client_id))
+        first, known, known_for = _earlier_checkins(client_id, event_id, None if badge else attendee_id)
         if first is not None:
             result = _replay(first, point_id, badge, attendee_id)
             # The first attempt's announcement may have died with its process: deltas are idempotent.
@@ -442,9 +442,11 @@ def check_in_attendee(point: EventPoint, user: User, *, client_id: str, badge: s
         _audit_refusal(exc, user, point_id=point_id, client_id=(client_id or "")[:64],
                        badge=(badge or "")[:120] or None)
         raise
-    existing = db.session.scalar(
-        select(AttendeeCheckin).where(AttendeeCheckin.event_id == event_id, AttendeeCheckin.attendee_id == attendee.id)
-    )
+    if known_for == attendee.id:  # looked up with the replay check: the row, or None when there is none
+        existing = known
+    else:
+        existing = db.session.scalar(select(AttendeeCheckin).where(AttendeeCheckin.event_id == event_id,
+                                                                   AttendeeCheckin.attendee_id == attendee.id))
     if existing is not None:
         if existing.client_id == client_id:  # the same scan, retried while the first was being recorded
             return _replay(existing, point_id, badge, attendee_id)
@@ -475,6 +477,27 @@ def check_in_attendee(point: EventPoint, user: User, *, client_id: str, badge: s
     db.session.commit()
     _announce(event_id, "attendee_checkin", point_id, data)
     return result
+
+
+def _earlier_checkins(client_id: str, event_id: int,
+                      attendee_id: Any) -> tuple[AttendeeCheckin | None, AttendeeCheckin | None, int | None]:
+    """(the check-in under this scan id, the person's check-in at this event, that person's id), one query.
+
+    The person is only known up front when the scan names an attendee id; for a badge scan (read
+    later) the last two are None and the caller asks for the person's check-in once it is resolved.
+    """
+    number = attendee_id if isinstance(attendee_id, int) else None
+    if isinstance(attendee_id, str) and attendee_id.isascii() and attendee_id.isdigit() and len(attendee_id) < 10:
+        number = int(attendee_id)
+    if number is None or not 0 < number < 2**31:
+        first = db.session.scalar(select(AttendeeCheckin).where(AttendeeCheckin.client_id == client_id))
+        return first, None, None
+    rows = db.session.scalars(select(AttendeeCheckin).where(or_(
+        AttendeeCheckin.client_id == client_id,
+        and_(AttendeeCheckin.event_id == event_id, AttendeeCheckin.attendee_id == number)))).all()
+    first = next((r for r in rows if r.client_id == client_id), None)
+    existing = next((r for r in rows if r.event_id == event_id and r.attendee_id == number), None)
+    return first, existing, number
 
 
 def _replay(first: AttendeeCheckin, point_id: int, badge: str | None, attendee_id: Any) -> CheckinResult:
