@@ -132,9 +132,10 @@ def flush(app: Flask | None = None) -> int:
         if not holding:
             return 0
         try:
-            sent = _take_over(app, relay) if acquired else 0
-            sent += _send(app, relay.drain())
-            relay.sent()
+            with relay.send_lock:  # this process's sender loop may be sending too: one at a time
+                sent = _take_over(app, relay) if acquired else 0
+                sent += _send(app, relay.drain())
+                relay.sent()
             return sent
         finally:
             if acquired and not relay.candidate_alive:
@@ -291,7 +292,8 @@ def _sender_loop(app: Flask, relay: WallRelay, interval: float) -> None:
                 continue
             if acquired:
                 log.info("wall sender: this process holds the lease")
-                _take_over(app, relay)
+                with relay.send_lock:
+                    _take_over(app, relay)
             if tick_every > 0 and time.monotonic() - last_tick >= tick_every:
                 last_tick = time.monotonic()
                 tick(app)
@@ -299,8 +301,9 @@ def _sender_loop(app: Flask, relay: WallRelay, interval: float) -> None:
                 continue
             time.sleep(min(interval, LEADING_DELAY_SECONDS))
             started = time.monotonic()
-            _send(app, relay.drain())
-            relay.sent()
+            with relay.send_lock:
+                _send(app, relay.drain())
+                relay.sent()
             time.sleep(max(0.0, interval - (time.monotonic() - started)))
         except Exception:  # noqa: BLE001
             log.warning("wall sender: Redis or database unavailable, retrying", exc_info=True)

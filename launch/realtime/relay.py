@@ -76,6 +76,8 @@ class WallRelay:
         self.prefix = prefix
         self.token = secrets.token_hex(8)
         self.lock = threading.Lock()
+        #: Held while drained changes are sent, so two threads of one process never interleave deltas.
+        self.send_lock = threading.Lock()
         self.candidate_alive = False
         self._add = client.register_script(_ADD_LUA)
         self._drain = client.register_script(_DRAIN_LUA)

@@ -12,9 +12,8 @@ import secrets
 from datetime import timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload
-from sqlalchemy.orm.attributes import set_committed_value
 
 from launch.clock import utcnow
 from launch.extensions import db
@@ -63,10 +62,10 @@ def authenticate_api_token(secret: str | None) -> User | None:
         return None
     now = utcnow()
     if token.last_used_dt is None or now - token.last_used_dt > TOUCH_EVERY:
-        # On its own connection: committing the session would expire the owner just loaded (a reload).
-        with db.engine.begin() as conn:
-            conn.execute(update(ApiToken).where(ApiToken.id == token.id).values(last_used_dt=now))
-        set_committed_value(token, "last_used_dt", now)  # known, not a pending change
+        # In the request's own session (a second connection per request could exhaust the pool:
+        # every request holding one and waiting for another). Rare: once per TOUCH_EVERY per token.
+        token.last_used_dt = now
+        db.session.commit()
     return user
 
 
