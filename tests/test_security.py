@@ -228,13 +228,22 @@ def test_production_cookies_are_secure_and_passwords_scrypt(monkeypatch, tmp_pat
         client = app.test_client()
         base = "https://localhost"
         token = csrf_token_of(client.get(base + "/login").get_data(as_text=True))
+        # Over HTTPS Flask-WTF also checks that the Referer is this site (browsers send it: our
+        # Referrer-Policy is same-origin); without it the sign-in is refused as a CSRF failure.
+        refused = client.post(base + "/login", data={"username": "ioc", "password": "ioc-launch-2023",
+                                                     "remember": "y", "csrf_token": token})
+        assert not [h for h in refused.headers.getlist("Set-Cookie") if h.startswith("remember_token=")]
+        assert client.get(base + "/").status_code == 302  # not signed in
+        token = csrf_token_of(client.get(base + "/login").get_data(as_text=True))
         resp = client.post(base + "/login", data={"username": "ioc", "password": "ioc-launch-2023",
-                                                  "remember": "y", "csrf_token": token})
-        assert resp.status_code == 302
+                                                  "remember": "y", "csrf_token": token},
+                           headers={"Referer": base + "/login"})
+        assert resp.status_code == 302 and resp.headers["Location"] == "/"
         header = cookie_header(resp, "session")
         assert "Secure" in header and "HttpOnly" in header and "SameSite=Lax" in header, header
         remember = [h for h in resp.headers.getlist("Set-Cookie") if h.startswith("remember_token=")]
-        assert all("Secure" in h and "HttpOnly" in h for h in remember), remember
+        assert len(remember) == 1 and "Secure" in remember[0] and "HttpOnly" in remember[0], remember
+        assert client.get(base + "/", headers={"Referer": base + "/login"}).status_code == 200  # signed in
         assert "Strict-Transport-Security" in resp.headers
         db.session.remove()
         db.engine.dispose()
