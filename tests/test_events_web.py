@@ -107,6 +107,11 @@ def test_host_sees_their_points_and_what_is_expected(as_user, scheduled):
     assert data["total"] == 1 and data["not_ready"][0]["code"] == "21046"
 
 
+def test_event_page_shows_task_statuses_in_the_users_language(as_user, scheduled):
+    html = as_user("operator").get(f"/events/{scheduled.id}").get_data(as_text=True)
+    assert 'data-status="pending"' in html and ">Đang chờ</span>" in html and ">pending</span>" not in html
+
+
 def test_event_list_shows_state_badges(as_user, scheduled):
     html = as_user("viewer").get("/events/").get_data(as_text=True)
     assert 'class="badge state-scheduled"' in html and scheduled.title in html
@@ -192,6 +197,10 @@ def test_log_highlights_failed_and_retries(as_user, users):
     c = as_user("operator")
     html = c.get("/notices/log?status=failed").get_data(as_text=True)
     assert f'data-notice-id="{hook.id}" data-status="failed" class="flash-error"' in html and "HTTP 500" in html
+    # the status reads in the user's language, not as the stored word
+    assert ">Thất bại</span>" in html and ">failed</span>" not in html
+    c.get("/lang/en")
+    assert ">Failed</span>" in c.get("/notices/log?status=failed").get_data(as_text=True)
     assert c.post(f"/notices/log/{hook.id}/retry").status_code == 302
     db.session.refresh(hook)
     assert hook.status == "pending" and hook.attempts == 0

@@ -16,6 +16,10 @@ from launch.clock import to_local
 from launch.services.errors import DomainError
 
 ROLE_LABELS = {"operator": _l("Operator"), "host": _l("Point host"), "viewer": _l("Viewer")}
+#: Statuses of scheduled tasks and notices, as the pages show them (the database keeps the word).
+STATUS_LABELS = {"pending": _l("Waiting"), "running": _l("Running"), "done": _l("Done"), "missed": _l("Missed"),
+                 "cancelled": _l("Cancelled"), "failed": _l("Failed"), "sending": _l("Sending"),
+                 "sent": _l("Delivered")}
 
 
 class DatabaseIntConverter(IntegerConverter):
@@ -161,4 +165,5 @@ def register_web(app: Flask) -> None:
             "current_locale": str(get_locale() or "vi"),
             "url_map_endpoints": app.view_functions,
             "role_labels": ROLE_LABELS,
+            "status_labels": STATUS_LABELS,
         }
