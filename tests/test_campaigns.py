@@ -365,3 +365,39 @@ def test_demo_seed_is_idempotent_and_shows_progress(users):
         data = svc.progress(c)
         assert data["totals"]["values"][data["primary"].id] > 0
         assert data["completeness"] and data["top"]
+
+
+def test_a_campaign_counted_from_the_launch_moves_when_the_launch_moves(users, teams):
+    from launch.services import events as event_svc
+
+    event = make_event(start_dt=L(2023, 7, 28, 14, 0))
+    before = L(2023, 7, 27, 9, 0)
+    seven = svc.save_campaign(svc.template_defaults("seven_in_seven"), actor=users["operator"], now=before)
+    fixed = svc.save_campaign(campaign_data(), actor=users["operator"], now=before)  # its own dates
+    fixed_dates = (fixed.start_dt, fixed.end_dt)
+    assert seven.state == "scheduled"
+
+    event_svc.update_event(event, {"start": "2023-07-29T08:00", "end": "2023-07-29T10:00"},
+                           actor=users["operator"], now=before)
+    db.session.expire_all()
+    seven = db.session.get(Campaign, seven.id)
+    assert (seven.start_dt, seven.end_dt) == (L(2023, 7, 29, 8, 0), L(2023, 8, 5, 0, 0))
+    assert len(svc.periods(seven)) == 7
+    pending = db.session.scalars(select(ScheduledTask).where(ScheduledTask.campaign_id == seven.id,
+                                                             ScheduledTask.status == "pending")).all()
+    assert next(t for t in pending if t.kind == "campaign.open").due_dt == L(2023, 7, 29, 8, 0)
+    assert next(t for t in pending if t.kind == "campaign.close").due_dt == L(2023, 8, 5, 0, 0)
+    assert (db.session.get(Campaign, fixed.id).start_dt, db.session.get(Campaign, fixed.id).end_dt) == fixed_dates
+    assert db.session.scalar(select(AuditEntry).where(AuditEntry.action == "campaign.moved")) is not None
+
+    # once open (reports are in against its periods) it keeps its dates
+    run_due_tasks(L(2023, 7, 29, 8, 1))
+    db.session.expire_all()
+    assert db.session.get(Campaign, seven.id).state == "open"
+    event = db.session.get(type(event), event.id)
+    event.state = "scheduled"  # (the event's own tasks may have moved it on; put it back to edit it)
+    db.session.commit()
+    event_svc.update_event(event, {"start": "2023-07-30T08:00", "end": "2023-07-30T10:00"},
+                           actor=users["operator"], now=L(2023, 7, 29, 8, 2))
+    db.session.expire_all()
+    assert db.session.get(Campaign, seven.id).start_dt == L(2023, 7, 29, 8, 0)

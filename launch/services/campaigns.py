@@ -446,6 +446,36 @@ def _schedule(campaign: Campaign, now: datetime) -> None:
             schedule_task("campaign.summary", period.end, campaign_id=campaign.id, payload=payload)
 
 
+def follow_event(event: Event, *, actor: User | None = None, now: datetime | None = None) -> list[Campaign]:
+    """Move the not-yet-started campaigns counted from `event` to its new start (the event moved).
+
+    Their dates come from the launch ("7 days from the launch"): a launch put off by a day puts the
+    campaign off by a day, with its reminders. A campaign already open keeps its dates (reports
+    are in against its periods). The caller commits.
+    """
+    now = now or utcnow()
+    moved = []
+    anchored = db.session.scalars(select(Campaign).where(Campaign.anchor_event_id == event.id,
+                                                         Campaign.state == "scheduled"))
+    for campaign in anchored:
+        start = event.start_dt
+        end = _local_midnight(to_local(event.start_dt).date() + timedelta(days=campaign.anchor_days or 1))
+        if (campaign.start_dt, campaign.end_dt) == (start, end):
+            continue
+        old = f"{to_local(campaign.start_dt):%d/%m/%Y %H:%M} - {to_local(campaign.end_dt):%d/%m/%Y %H:%M}"
+        campaign.start_dt, campaign.end_dt = start, end
+        state = _state_at({"start_dt": start, "end_dt": end}, now)
+        if campaign.state != state:
+            campaign.state, campaign.state_changed_dt = state, now
+        db.session.flush()
+        _schedule(campaign, now)
+        audit.record("campaign.moved", f"campaign {campaign.name}: {old} -> "
+                     f"{to_local(start):%d/%m/%Y %H:%M} - {to_local(end):%d/%m/%Y %H:%M} (its launch moved)",
+                     user=actor, target=campaign, details={"event_id": event.id})
+        moved.append(campaign)
+    return moved
+
+
 def cancel_campaign(campaign: Campaign, *, actor: User | None = None, now: datetime | None = None) -> None:
     """Stop a campaign: its pending tasks are cancelled; reports stay readable."""
     now = now or utcnow()

@@ -650,6 +650,10 @@ def update_event(event: Event, data: dict[str, Any], *, actor: User | None = Non
                                                       "absence_grace_minutes"} & set(changes)))
         if moved:
             _notify_hosts_moved(event, old_start, now)
+    if moved:
+        from launch.services.campaigns import follow_event
+
+        follow_event(event, actor=actor, now=now)
     db.session.commit()
     _run(after)
     return event
