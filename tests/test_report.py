@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from launch.clock import utcnow
 from launch.extensions import db
@@ -167,3 +167,19 @@ def test_timeline_replays_minute_by_minute(app, held):
 def test_timeline_json_route(app, held, as_user):
     resp = as_user("viewer").get(f"/wall/{held.id}/timeline.json")
     assert resp.status_code == 200 and resp.json["checked_in"][-1] == 3
+
+
+def test_a_district_timeline_counts_that_district_only(app, held, as_user):
+    binh_son = db.session.scalar(select(Unit.id).where(Unit.code == BINH_SON))
+    in_district = db.session.scalar(select(func.count()).select_from(Unit).where(
+        (Unit.id == binh_son) | (Unit.parent_id == binh_son)))
+    data = reports.timeline(held.id, binh_son, now=held.start_dt + timedelta(minutes=40))
+    assert data["invited"] == in_district and data["district_id"] == binh_son
+    assert data["checked_in"][-1] == 2  # Bình Sơn and Bình Thạnh; TP Quảng Ngãi's late check-in is not theirs
+    assert max(data["in_call"]) == 1 and max(data["page_live"]) == 1
+    host = as_user("district_host")
+    mine = host.get(f"/wall/{held.id}/timeline.json?district={binh_son}")
+    assert mine.status_code == 200 and mine.json["checked_in"][-1] == 2
+    assert host.get(f"/wall/{held.id}/timeline.json").status_code == 403  # the province's is not theirs
+    report = host.get(f"/wall/{held.id}/report?district={binh_son}").get_data(as_text=True)
+    assert f'"invited": {in_district}' in report

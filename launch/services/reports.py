@@ -13,11 +13,11 @@ from typing import Any
 
 from flask_babel import format_datetime
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from launch.clock import utcnow
 from launch.extensions import db
-from launch.models import Activity, AttendeeCheckin, Event, EventPoint, PointProblem, User
+from launch.models import Activity, AttendeeCheckin, Event, EventPoint, PointProblem, Unit, User
 from launch.services.wall import HOST_GROUP, get_event, load_tiles
 
 #: Machine values of a point's attendance.
@@ -182,20 +182,28 @@ def to_xlsx(report: dict[str, Any]) -> bytes:
     return out.getvalue()
 
 
-def timeline(event_id: int, now: datetime | None = None) -> dict[str, Any]:
-    """Minute by minute: points checked in, in the call, and with their host page live (replayed)."""
+def timeline(event_id: int, district_id: int | None = None, now: datetime | None = None) -> dict[str, Any]:
+    """Minute by minute: points checked in, in the call, and with their host page live (replayed).
+
+    With `district_id`, only that district's points (the district itself and its communes): what
+    a district host's report shows.
+    """
     now = now or utcnow()
     event = get_event(event_id)
-    points = db.session.execute(
-        select(EventPoint.id, EventPoint.checked_in_dt, EventPoint.is_host).where(EventPoint.event_id == event.id)
-    ).all()
+    stmt = select(EventPoint.id, EventPoint.checked_in_dt, EventPoint.is_host).where(EventPoint.event_id == event.id)
+    if district_id is not None:
+        stmt = stmt.join(Unit, Unit.id == EventPoint.unit_id).where(
+            EventPoint.is_host.is_(False), or_(Unit.id == district_id, Unit.parent_id == district_id))
+    points = db.session.execute(stmt).all()
     checkins = sorted(p.checked_in_dt for p in points if p.checked_in_dt and not p.is_host)
-    activity = db.session.execute(
-        select(Activity.event_point_id, Activity.kind, Activity.created_dt)
-        .where(Activity.event_id == event.id, Activity.event_point_id.is_not(None),
-               Activity.kind.in_(("call_joined", "call_left", "presence_connected", "presence_back", "presence_lost")))
-        .order_by(Activity.created_dt, Activity.id)
-    ).all()
+    kinds = ("call_joined", "call_left", "presence_connected", "presence_back", "presence_lost")
+    activity_stmt = (select(Activity.event_point_id, Activity.kind, Activity.created_dt)
+                     .where(Activity.event_id == event.id, Activity.event_point_id.is_not(None),
+                            Activity.kind.in_(kinds))
+                     .order_by(Activity.created_dt, Activity.id))
+    if district_id is not None:
+        activity_stmt = activity_stmt.where(Activity.event_point_id.in_([p.id for p in points] or [0]))
+    activity = db.session.execute(activity_stmt).all()
     stamps = [*checkins, *(a.created_dt for a in activity)]
     start = event.start_dt - timedelta(minutes=event.test_window_minutes or 0)
     if stamps:
@@ -223,7 +231,8 @@ def timeline(event_id: int, now: datetime | None = None) -> dict[str, Any]:
         in_call.append(sum(call_state.values()))
         live.append(sum(page_state.values()))
     invited = sum(1 for p in points if not p.is_host)
-    return {"event_id": event.id, "invited": invited, "start_at": event.start_dt.isoformat(), "labels": labels,
+    return {"event_id": event.id, "district_id": district_id, "invited": invited,
+            "start_at": event.start_dt.isoformat(), "labels": labels,
             "checked_in": checked, "in_call": in_call, "page_live": live}
 
 

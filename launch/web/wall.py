@@ -180,7 +180,7 @@ def report(event_id: int):  # noqa: ANN201
         "wall/report.html", report=data, event=data["event"], state_labels=js_labels()["state"],
         method_label=reports.method_label, attendance_label=reports.attendance_label,
         problem_label=reports.problem_label,
-        timeline_json=json.dumps(reports.timeline(event_id)),
+        timeline_json=json.dumps(reports.timeline(event_id, data["district_id"])),
         chart_labels=json.dumps({"checked_in": _("Points checked in"), "in_call": _("Points in the call"),
                                  "page_live": _("Host pages live"), "invited": _("Points invited")}),
         district_id=data["district_id"],
@@ -213,8 +213,10 @@ def report_xlsx(event_id: int):  # noqa: ANN201
 @login_required
 def timeline_json(event_id: int):  # noqa: ANN201
     """How many points were checked in, in the call and live, minute by minute."""
-    _authorize(_district_arg())
-    return jsonify(reports.timeline(event_id))
+    district_id = _district_arg()
+    _authorize(district_id)
+    _district(district_id)
+    return jsonify(reports.timeline(event_id, district_id))
 
 
 @bp.post("/hooks/zoom")
