@@ -19,7 +19,9 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+import psutil
 import pytest
+import redis as redis_lib
 import requests
 
 from tests import procs as P
@@ -190,8 +192,15 @@ def test_web_process_killed_mid_burst_loses_and_doubles_nothing_and_walls_resync
         moving = [stack.wall(walls_lb.url, cookie, event_id, f"wall{i}@web1-then-web2") for i in range(2)]
         staying = stack.wall(web2, cookie, event_id, "wall@web2")
         web1_proc = stack.webs["web1"][0]
+        # web.1 becomes the wall sender (the first process with a change takes the lease): the kill
+        # below then also kills the sender, and web.2 must take over and resend the live tiles.
+        first = Scan(*data["attendees"][0])
+        send_scan(first, web1, data["api_tokens"][0], deadline=time.monotonic() + 30)
+        web1_pids = {c.pid for c in psutil.Process(web1_proc.pid).children(recursive=True)} | {web1_proc.pid}
+        P.wait_until(lambda: int((redis_lib.Redis.from_url(redis_url).get("launch:wall:leader") or b"0-")
+                                 .split(b"-")[0]) in web1_pids, 20, "web.1 to hold the wall sender's lease")
 
-        scans = [Scan(a, p) for a, p in data["attendees"]]
+        scans = [Scan(a, p) for a, p in data["attendees"][1:]]
         random.shuffle(scans)  # points in any order, as at a real launch
         answered = {"n": 0, "at_kill": None}
         lock = threading.Lock()
@@ -208,6 +217,8 @@ def test_web_process_killed_mid_burst_loses_and_doubles_nothing_and_walls_resync
 
         run_scans(scans, balancer.url, data["api_tokens"], concurrency=6, timeout=120, on_answer=on_answer)
         assert killed.is_set() and not web1_proc.alive
+        assert first.success_answers == 1
+        scans = [first, *scans]
         assert_recorded_once(pg, event_id, scans)
         # the answers the scanners got: at least one request was cut or refused around the kill (no answer),
         # and every such scan, retried with its client id, is recorded once (checked above)
@@ -220,8 +231,9 @@ def test_web_process_killed_mid_burst_loses_and_doubles_nothing_and_walls_resync
         for wall in moving:
             assert wall.disconnects >= 1 and wall.connects >= 2 and wall.snapshots >= 2, wall.describe()
         assert staying.disconnects == 0, staying.describe()
-        # A wall that stayed on web.2 missed what web.1 had not flushed when it died; no sequence number
-        # shows it, but the counters every delta carries do: the wall resyncs and shows the database.
+        # A wall that stayed on web.2 missed what web.1, the sender, had drained but not sent when it
+        # died: web.2 takes the lease over and resends every live tile, and the counters every delta
+        # carries, or the next wall_tick, bring the wall back to the database.
         assert_walls_match_database([staying], pg, event_id, timeout=20)
     finally:
         stack.stop()

@@ -11,13 +11,14 @@ Keys (prefix = WALL_SEQ_PREFIX):
 * ``<prefix>:wall:events``: a set of event ids with pending changes;
 * ``<prefix>:wall:pending:<event id>``: a set of changed point ids ("e": the event itself);
 * ``<prefix>:wall:wake``: a list the sender blocks on (one item at most);
-* ``<prefix>:wall:leader``: the lease, holding the sending process's token;
+* ``<prefix>:wall:leader``: the lease, holding the sending process's token ("<pid>-<random>");
 * ``<prefix>:wall:inflight``: set while drained changes are being sent; a new holder that finds
   it knows its predecessor may have died between the two and resends the whole state.
 """
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 import threading
 from typing import Any
@@ -74,7 +75,7 @@ class WallRelay:
     def __init__(self, client: Any, prefix: str) -> None:
         self.client = client
         self.prefix = prefix
-        self.token = secrets.token_hex(8)
+        self.token = f"{os.getpid()}-{secrets.token_hex(6)}"  # the pid says which process sends (ops, tests)
         self.lock = threading.Lock()
         #: Held while drained changes are sent, so two threads of one process never interleave deltas.
         self.send_lock = threading.Lock()
