@@ -184,6 +184,8 @@ def cases(w: World) -> list[Case]:
         Case("/c/events/<int:event_id>/roster", "POST", f("/c/events/{event_id}/roster"), OPERATORS,
              files={"file": (ROSTER_CSV.encode(), "roster.csv")}),
         Case("/c/events/<int:event_id>/badges", "GET", f("/c/events/{event_id}/badges"), OPERATORS),
+        Case("/c/events/<int:event_id>/attendees/<int:attendee_id>/reissue-badge", "POST",
+             f("/c/events/{event_id}/attendees/{attendee_id}/reissue-badge"), OPERATORS),
         Case("/campaigns/new", "GET", "/campaigns/new?template=seven_in_seven", OPERATORS),
         Case("/campaigns/new", "POST", "/campaigns/new", OPERATORS, data={"name": ""}, ok=frozenset({400})),
         Case("/campaigns/<int:campaign_id>/edit", "GET", f("/campaigns/{campaign_id}/edit"), OPERATORS),

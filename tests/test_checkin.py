@@ -303,3 +303,36 @@ def test_badge_refusals(event, users, clock, announced, app):
     assert refusals() == ["invalid_token", "wrong_event", "wrong_event", "unknown_attendee", "invalid_token",
                           "not_your_point"]
     assert count(AttendeeCheckin) == 0 and announced == []
+
+
+def test_a_lost_badge_is_replaced_and_the_old_one_refused_by_name(event, users, clock, announced, as_user):
+    from launch.models import RevokedBadge
+    from launch.services import roster
+
+    person = add_attendee(event, "21046", "Lê Thị Mai")
+    point, host = point_of(event, "21046"), users["commune_host"]
+    old = tokens.badge_token(person)
+    roster.reissue_badge(person, actor=users["operator"])
+    new = tokens.badge_token(person)
+    assert new != old
+    with pytest.raises(CheckinRefused) as info:
+        checkin.check_in_attendee(point, host, client_id="lost-000001", badge=old)
+    assert info.value.code == "revoked" and "Lê Thị Mai" in info.value.message
+    assert count(AttendeeCheckin) == 0 and refusals()[-1] == "revoked"  # audited
+    assert checkin.check_in_attendee(point, host, client_id="lost-000002", badge=new).code == "checked_in"
+    assert count(RevokedBadge) == 1
+    assert db.session.scalar(select(AuditEntry).where(AuditEntry.action == "badge.reissued")).user_id \
+        == users["operator"].id
+
+    # from the roster page: one button per person, then that person's badge alone, ready to print
+    op = as_user("operator")
+    page = op.get(f"/c/events/{event.id}/roster").get_data(as_text=True)
+    action = f"/c/events/{event.id}/attendees/{person.id}/reissue-badge"
+    assert f'action="{action}"' in page
+    resp = op.post(action)
+    assert resp.status_code == 302 and resp.headers["Location"].endswith(f"/badges?attendee={person.id}")
+    sheet = op.get(resp.headers["Location"]).get_data(as_text=True)
+    assert sheet.count('class="badge-card"') == 1 and f'data-attendee="{person.id}"' in sheet
+    assert count(RevokedBadge) == 2
+    assert op.post(f"/c/events/{event.id}/attendees/999999/reissue-badge").status_code == 404
+    assert op.get(f"/c/events/{event.id}/badges?attendee=99999999999999").status_code == 404

@@ -1,7 +1,7 @@
 """The models, one module per aggregate; importing this package registers them all."""
 from launch.models.audit import AuditEntry
 from launch.models.campaigns import Campaign
-from launch.models.checkins import Activity, Attendee, AttendeeCheckin, PointProblem
+from launch.models.checkins import Activity, Attendee, AttendeeCheckin, PointProblem, RevokedBadge
 from launch.models.events import AgendaItem, Event, EventPoint
 from launch.models.notifications import Notification, NotificationChannel, ScheduledTask
 from launch.models.units import Unit
@@ -19,6 +19,7 @@ __all__ = [
     "Notification",
     "NotificationChannel",
     "PointProblem",
+    "RevokedBadge",
     "ScheduledTask",
     "Unit",
     "User",

@@ -36,6 +36,21 @@ class Attendee(db.Model):
     unit: Mapped[Unit | None] = relationship()
 
 
+class RevokedBadge(db.Model):
+    """A badge code that was replaced (a lost or stolen badge): scanning it is refused by name."""
+
+    __tablename__ = "revoked_badges"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    attendee_id: Mapped[int] = mapped_column(ForeignKey("attendees.id", ondelete="CASCADE"), index=True)
+    badge_code: Mapped[str] = mapped_column(String(32), unique=True)
+    revoked_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    attendee: Mapped[Attendee] = relationship()
+
+
 class AttendeeCheckin(db.Model):
     """A person's single check-in for an event; the unique keys make retries and races safe."""
 

@@ -32,6 +32,7 @@ from launch.realtime import publisher
 from launch.services import audit
 from launch.services.access import can_act_for
 from launch.services.errors import DomainError
+from launch.services.roster import revoked_badge
 from launch.services.tokens import TokenError, read_badge_token, read_site_token
 
 #: HTTP status of each refusal.
@@ -399,6 +400,13 @@ def _resolve_attendee(point: EventPoint, badge: str | None, attendee_id: Any) ->
         attendee = db.session.scalar(
             select(Attendee).where(Attendee.badge_code == claim.badge_code, Attendee.event_id == claim.event_id)
         )
+        if attendee is None:
+            gone = revoked_badge(claim.event_id, claim.badge_code)
+            if gone is not None:
+                raise CheckinRefused(
+                    "revoked", _("This badge of %(name)s was replaced on %(time)s: scan the new badge.",
+                                 name=gone.attendee.full_name, time=_local(gone.revoked_dt)),
+                    attendee_id=gone.attendee_id)
     else:
         try:
             number = int(attendee_id)

@@ -3,15 +3,18 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from launch.clock import utcnow
 from launch.extensions import db
-from launch.models import Attendee, Event, EventPoint, Unit, User
+from launch.models import Attendee, Event, EventPoint, RevokedBadge, Unit, User
 from launch.services import audit
 from launch.services.csvfile import LineError, csv_lines, decode_csv_bytes, open_csv, refused
+from launch.services.errors import NotFound
 from launch.services.text import fold
 
 REQUIRED_COLUMNS = ("name", "unit")
@@ -140,6 +143,33 @@ def roster_for_point(point: EventPoint) -> list[Attendee]:
         select(Attendee).where(Attendee.event_id == point.event_id, Attendee.unit_id.in_(point_unit_ids(point)))
         .order_by(Attendee.search_name)
     ))
+
+
+def get_attendee(event: Event, attendee_id: int) -> Attendee:
+    """A person on `event`'s roster, or NotFound."""
+    attendee = db.session.get(Attendee, attendee_id) if 0 < attendee_id < 2**31 else None
+    if attendee is None or attendee.event_id != event.id:
+        raise NotFound("unknown_attendee", _("This person is not on the event's roster (any more)."))
+    return attendee
+
+
+def reissue_badge(attendee: Attendee, *, actor: User | None = None, now: datetime | None = None) -> Attendee:
+    """A new badge for one person (the old one was lost or given away): the old QR is refused by name
+    from now on, the person's check-in (if any) stays. Audited."""
+    now = now or utcnow()
+    db.session.add(RevokedBadge(event_id=attendee.event_id, attendee_id=attendee.id, badge_code=attendee.badge_code,
+                                revoked_dt=now, revoked_by_id=actor.id if actor else None))
+    attendee.badge_code = new_badge_code()
+    audit.record("badge.reissued", f"badge of {attendee.full_name} replaced; the old one is refused", user=actor,
+                 target=attendee, details={"event_id": attendee.event_id})
+    db.session.commit()
+    return attendee
+
+
+def revoked_badge(event_id: int, badge_code: str) -> RevokedBadge | None:
+    """The revocation of this badge code in this event, if it was replaced."""
+    return db.session.scalar(select(RevokedBadge).where(RevokedBadge.badge_code == badge_code,
+                                                        RevokedBadge.event_id == event_id))
 
 
 def event_attendees(event: Event, unit_code: str | None = None) -> list[Attendee]:

@@ -26,6 +26,7 @@ from launch.models.checkins import PROBLEM_KINDS
 from launch.services import api_tokens, checkin, qr, roster, tokens
 from launch.services.access import can_act_for
 from launch.services.errors import DomainError, ValidationFailed
+from launch.services.text import small_int
 from launch.web.access import operator_required, reader_required
 from launch.web.forms import ImportForm
 
@@ -285,12 +286,25 @@ def roster_import(event_id: int):  # noqa: ANN201
 @bp.route("/events/<int:event_id>/badges")
 @operator_required
 def badges(event_id: int):  # noqa: ANN201
-    """Personal badges (name, position, unit, QR) on A4 pages; `?unit=CODE` for one unit."""
+    """Personal badges (name, position, unit, QR) on A4 pages; `?unit=CODE` for one unit,
+    `?attendee=ID` for one person (a reissued badge)."""
     event = checkin.get_event(event_id)
     unit = (request.args.get("unit") or "").strip()[:16] or None
-    people = roster.event_attendees(event, unit)
+    one = small_int(request.args.get("attendee"))
+    people = [roster.get_attendee(event, one)] if one else roster.event_attendees(event, unit)
     items = [{"person": a, "svg": qr.svg_inline(tokens.badge_token(a), 3)} for a in people]
     return render_template("checkin/badges.html", event=event, items=items, unit=unit)
+
+
+@bp.post("/events/<int:event_id>/attendees/<int:attendee_id>/reissue-badge")
+@operator_required
+def reissue_badge(event_id: int, attendee_id: int):  # noqa: ANN201
+    """A lost badge: issue a new one (the old QR is refused from now on) and print it."""
+    event = checkin.get_event(event_id)
+    person = roster.reissue_badge(roster.get_attendee(event, attendee_id), actor=current_user)
+    flash(_("%(name)s has a new badge: print it now. The old one no longer checks anyone in.",
+            name=person.full_name), "success")
+    return redirect(url_for(".badges", event_id=event.id, attendee=person.id))
 
 
 # --- API tokens ---------------------------------------------------------------------------------
