@@ -98,3 +98,20 @@ def test_import_page(app, event, users):
     host = app.test_client()
     login(host, "chost")
     assert host.get(f"/c/events/{event.id}/roster").status_code == 403
+
+
+@pytest.mark.parametrize("app_overrides", [{"ITEMS_PER_PAGE": 2}])
+def test_roster_page_is_paged_and_searchable_without_diacritics(app, event, users):
+    roster.import_roster(event, GOOD)
+    c = app.test_client()
+    login(c, "op")
+    url = f"/c/events/{event.id}/roster"
+    first = c.get(url).get_data(as_text=True)
+    assert first.count("reissue-badge") == 2 and "3 " in first and 'rel="next"' in first
+    second = c.get(url + "?page=2").get_data(as_text=True)
+    assert second.count("reissue-badge") == 1 and 'rel="prev"' in second
+    found = c.get(url + "?q=tran+thi").get_data(as_text=True)
+    assert found.count("reissue-badge") == 1 and "Trần Thị Bình" in found and "Nguyễn Văn An" not in found
+    none = c.get(url + "?q=zzz").get_data(as_text=True)
+    assert "reissue-badge" not in none and "zzz" in none
+    assert c.get(url + "?page=99").status_code == 200  # past the end: an empty page, not an error

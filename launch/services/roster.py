@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from launch.clock import utcnow
 from launch.extensions import db
@@ -170,6 +170,14 @@ def revoked_badge(event_id: int, badge_code: str) -> RevokedBadge | None:
     """The revocation of this badge code in this event, if it was replaced."""
     return db.session.scalar(select(RevokedBadge).where(RevokedBadge.badge_code == badge_code,
                                                         RevokedBadge.event_id == event_id))
+
+
+def roster_query(event: Event, q: str | None = None) -> Select:
+    """The roster as a query (for paging), by unit then name; `q` keeps names with every word of it."""
+    stmt = select(Attendee).join(Unit, Attendee.unit_id == Unit.id, isouter=True).where(Attendee.event_id == event.id)
+    for word in fold(q or "").split():
+        stmt = stmt.where(Attendee.search_name.contains(word, autoescape=True))
+    return stmt.order_by(Unit.code, Attendee.search_name, Attendee.id)
 
 
 def event_attendees(event: Event, unit_code: str | None = None) -> list[Attendee]:

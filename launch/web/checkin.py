@@ -21,7 +21,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from launch.extensions import limiter
+from launch.extensions import db, limiter
 from launch.models.checkins import PROBLEM_KINDS
 from launch.services import api_tokens, checkin, qr, roster, tokens
 from launch.services.access import can_act_for
@@ -279,8 +279,10 @@ def roster_import(event_id: int):  # noqa: ANN201
                     c=result.created, u=result.updated, n=result.unchanged), "success")
     elif request.method == "POST":
         flash(_("Choose a CSV file to import."), "error")
+    q = request.args.get("q", "").strip()[:100]
+    page = db.paginate(roster.roster_query(event, q), per_page=current_app.config["ITEMS_PER_PAGE"], error_out=False)
     return render_template("checkin/roster.html", event=event, form=form, errors=errors, result=result,
-                           attendees=roster.event_attendees(event)), 400 if errors else 200
+                           page=page, q=q), 400 if errors else 200
 
 
 @bp.route("/events/<int:event_id>/badges")
