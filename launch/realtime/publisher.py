@@ -191,8 +191,6 @@ def _flusher_loop(app: Flask, state: _Buffer, interval: float) -> None:
     milliseconds that gather simultaneous arrivals); under a burst the flushes follow a fixed
     cadence measured from each flush's start, so a change waits at most one interval.
     """
-    import time
-
     try:
         time.sleep(min(interval, LEADING_DELAY_SECONDS))
         while True:
@@ -225,8 +223,8 @@ def _relay(app: Flask) -> WallRelay | None:
 
 def _take_over(app: Flask, relay: WallRelay) -> int:
     """A new lease holder's first act: if the previous one died between draining changes and
-    sending them, send every tile of every event under way (scheduled, testing, live) (deltas carry full tile state,
-    not increments, so this repairs every wall without a resync)."""
+    sending them, send every tile of every event under way (deltas carry full tile state, not
+    increments, so this repairs every wall without a resync)."""
     if not relay.predecessor_died_sending():
         return 0
     log.warning("wall sender: the previous sender died mid-send; resending every live wall")
@@ -317,6 +315,7 @@ def tick(app: Flask | None = None) -> int:
     with its listener's messages): the tick's number, above the viewer's, shows it, and the viewer
     resyncs. Sent by the lease holder every WALL_TICK_SECONDS.
     """
+    from launch.extensions import db
     from launch.realtime import sequence
     from launch.services.wall import live_rooms
 
@@ -325,8 +324,6 @@ def tick(app: Flask | None = None) -> int:
         rooms = live_rooms()
         for room in rooms:
             _emit("wall_tick", {"room": room, "seq": sequence.current(room)}, room)
-        from launch.extensions import db
-
         db.session.remove()
     return len(rooms)
 

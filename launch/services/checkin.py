@@ -33,6 +33,7 @@ from launch.services import audit
 from launch.services.access import can_act_for
 from launch.services.errors import DomainError
 from launch.services.roster import revoked_badge
+from launch.services.text import row_id
 from launch.services.tokens import TokenError, read_badge_token, read_site_token
 
 #: HTTP status of each refusal.
@@ -494,10 +495,8 @@ def _earlier_checkins(client_id: str, event_id: int,
     The person is only known up front when the scan names an attendee id; for a badge scan (read
     later) the last two are None and the caller asks for the person's check-in once it is resolved.
     """
-    number = attendee_id if isinstance(attendee_id, int) else None
-    if isinstance(attendee_id, str) and attendee_id.isascii() and attendee_id.isdigit() and len(attendee_id) < 10:
-        number = int(attendee_id)
-    if number is None or not 0 < number < 2**31:
+    number = row_id(attendee_id)
+    if number is None:
         first = db.session.scalar(select(AttendeeCheckin).where(AttendeeCheckin.client_id == client_id))
         return first, None, None
     rows = db.session.scalars(select(AttendeeCheckin).where(or_(

@@ -13,12 +13,12 @@ from typing import Any
 
 from flask_babel import format_datetime
 from flask_babel import gettext as _
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
 from launch.clock import utcnow
 from launch.extensions import db
 from launch.models import Activity, AttendeeCheckin, Event, EventPoint, PointProblem, Unit, User
-from launch.services.wall import HOST_GROUP, get_event, load_tiles
+from launch.services.wall import HOST_GROUP, district_group, get_event, load_tiles
 
 #: Machine values of a point's attendance.
 ON_TIME, LATE, ABSENT, PENDING = "on_time", "late", "absent", "pending"
@@ -190,11 +190,13 @@ def timeline(event_id: int, district_id: int | None = None, now: datetime | None
     """
     now = now or utcnow()
     event = get_event(event_id)
-    stmt = select(EventPoint.id, EventPoint.checked_in_dt, EventPoint.is_host).where(EventPoint.event_id == event.id)
+    points = db.session.execute(
+        select(EventPoint.id, EventPoint.checked_in_dt, EventPoint.is_host, Unit.id.label("unit_id"), Unit.level,
+               Unit.parent_id)
+        .join(Unit, Unit.id == EventPoint.unit_id).where(EventPoint.event_id == event.id)
+    ).all()
     if district_id is not None:
-        stmt = stmt.join(Unit, Unit.id == EventPoint.unit_id).where(
-            EventPoint.is_host.is_(False), or_(Unit.id == district_id, Unit.parent_id == district_id))
-    points = db.session.execute(stmt).all()
+        points = [p for p in points if district_group(p.is_host, p.unit_id, p.level, p.parent_id) == district_id]
     checkins = sorted(p.checked_in_dt for p in points if p.checked_in_dt and not p.is_host)
     kinds = ("call_joined", "call_left", "presence_connected", "presence_back", "presence_lost")
     activity_stmt = (select(Activity.event_point_id, Activity.kind, Activity.created_dt)

@@ -15,7 +15,7 @@ from launch.models import Attendee, Event, EventPoint, RevokedBadge, Unit, User
 from launch.services import audit
 from launch.services.csvfile import LineError, csv_lines, decode_csv_bytes, open_csv, refused
 from launch.services.errors import NotFound
-from launch.services.text import fold
+from launch.services.text import fold, row_id
 
 REQUIRED_COLUMNS = ("name", "unit")
 OPTIONAL_COLUMNS = ("position", "phone")
@@ -116,12 +116,9 @@ def import_roster(event: Event, data: bytes | str, *, actor: User | None = None)
 def search_attendees(event: Event, q: str | None, *, unit_ids: set[int] | None = None,
                      limit: int = 30) -> list[Attendee]:
     """People on the roster whose name has every word of `q` (diacritics and case ignored)."""
-    stmt = select(Attendee).where(Attendee.event_id == event.id)
-    words = fold(q).split()
-    if not words:
+    if not fold(q):
         return []
-    for word in words:
-        stmt = stmt.where(Attendee.search_name.contains(word, autoescape=True))
+    stmt = _with_name(select(Attendee).where(Attendee.event_id == event.id), q)
     if unit_ids is not None:
         stmt = stmt.where(Attendee.unit_id.in_(unit_ids))
     return list(db.session.scalars(stmt.order_by(Attendee.search_name).limit(limit)))
@@ -145,9 +142,10 @@ def roster_for_point(point: EventPoint) -> list[Attendee]:
     ))
 
 
-def get_attendee(event: Event, attendee_id: int) -> Attendee:
+def get_attendee(event: Event, attendee_id: object) -> Attendee:
     """A person on `event`'s roster, or NotFound."""
-    attendee = db.session.get(Attendee, attendee_id) if 0 < attendee_id < 2**31 else None
+    number = row_id(attendee_id)
+    attendee = db.session.get(Attendee, number) if number is not None else None
     if attendee is None or attendee.event_id != event.id:
         raise NotFound("unknown_attendee", _("This person is not on the event's roster (any more)."))
     return attendee
@@ -172,20 +170,25 @@ def revoked_badge(event_id: int, badge_code: str) -> RevokedBadge | None:
                                                         RevokedBadge.event_id == event_id))
 
 
+def _with_name(stmt: Select, q: str | None) -> Select:
+    """Keep the people whose name has every word of `q` (diacritics and case ignored)."""
+    for word in fold(q).split():
+        stmt = stmt.where(Attendee.search_name.contains(word, autoescape=True))
+    return stmt
+
+
 def roster_query(event: Event, q: str | None = None) -> Select:
     """The roster as a query (for paging), by unit then name; `q` keeps names with every word of it."""
     stmt = select(Attendee).join(Unit, Attendee.unit_id == Unit.id, isouter=True).where(Attendee.event_id == event.id)
-    for word in fold(q or "").split():
-        stmt = stmt.where(Attendee.search_name.contains(word, autoescape=True))
-    return stmt.order_by(Unit.code, Attendee.search_name, Attendee.id)
+    return _with_name(stmt, q).order_by(Unit.code, Attendee.search_name, Attendee.id)
 
 
 def event_attendees(event: Event, unit_code: str | None = None) -> list[Attendee]:
     """The roster, by unit then name (for badge sheets)."""
-    stmt = select(Attendee).join(Unit, Attendee.unit_id == Unit.id, isouter=True).where(Attendee.event_id == event.id)
+    stmt = roster_query(event)
     if unit_code:
         stmt = stmt.where(Unit.code == unit_code)
-    return list(db.session.scalars(stmt.order_by(Unit.code, Attendee.search_name)))
+    return list(db.session.scalars(stmt))
 
 
 DEMO_FAMILY = ("Nguyễn", "Trần", "Lê", "Phạm", "Huỳnh", "Võ", "Đặng", "Bùi", "Đỗ", "Hồ")

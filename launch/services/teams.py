@@ -20,7 +20,7 @@ from launch.models.campaigns import TEAM_LEVELS, Team
 from launch.services import audit
 from launch.services.csvfile import LineError, csv_lines, decode_csv_bytes, open_csv, refused
 from launch.services.errors import NotFound, ValidationFailed
-from launch.services.text import small_int
+from launch.services.text import row_id, small_int
 
 REQUIRED_COLUMNS = ("unit_code", "level", "name", "members")
 MAX_MEMBERS = 10_000
@@ -141,8 +141,8 @@ def get_team(team_id: int) -> Team:
 
 def save_team(data: dict[str, Any], *, team: Team | None = None, actor: User | None = None) -> Team:
     """Create (team=None) or change a team from {unit_id, level, name, members}; refused whole."""
-    unit_id = small_int(data.get("unit_id"))
-    unit = db.session.get(Unit, unit_id) if unit_id is not None and 0 < unit_id < 2**31 else None
+    unit_id = row_id(data.get("unit_id"))
+    unit = db.session.get(Unit, unit_id) if unit_id is not None else None
     level = (data.get("level") or "").strip().lower()
     name = " ".join((data.get("name") or "").split())
     problems = _check(level, name, data.get("members"), unit)

@@ -86,6 +86,14 @@ def tile_status(tile: dict[str, Any]) -> str:
     return "invited"
 
 
+def district_group(is_host: bool, unit_id: int, level: str, parent_id: int | None) -> int:
+    """The district a point belongs to on the wall: the host point is apart (HOST_GROUP), a district
+    is its own group, a commune is its district's."""
+    if is_host:
+        return HOST_GROUP
+    return unit_id if level == "district" or parent_id is None else parent_id
+
+
 def load_tiles(event: Event, point_ids: set[int] | None = None, now: datetime | None = None) -> list[dict[str, Any]]:
     """Tiles of the event's points (all, or `point_ids`) in wall order, read in one query."""
     now = now or utcnow()
@@ -119,12 +127,13 @@ def load_tiles(event: Event, point_ids: set[int] | None = None, now: datetime | 
     presence_applies = event.state in PRESENCE_STATES
     tiles = []
     for point, unit, parent_id, parent_name, parent_code, n_attendees, problem in db.session.execute(stmt):
-        if point.is_host:
-            group_id, group_name, group_code = HOST_GROUP, unit.name, ""
-        elif unit.level == "district" or parent_id is None:
-            group_id, group_name, group_code = unit.id, unit.name, unit.code
+        group_id = district_group(point.is_host, unit.id, unit.level, parent_id)
+        if group_id == HOST_GROUP:
+            group_name, group_code = unit.name, ""
+        elif group_id == unit.id:
+            group_name, group_code = unit.name, unit.code
         else:
-            group_id, group_name, group_code = parent_id, parent_name, parent_code
+            group_name, group_code = parent_name, parent_code
         seen = point.last_seen_dt
         page_live = bool(seen and now - seen <= timeout)
         tile = {
@@ -297,7 +306,7 @@ def live_rooms() -> list[str]:
     for event_id, is_host, unit_id, level, parent_id in rows:
         rooms.add(wall_room(event_id))
         if not is_host:
-            rooms.add(wall_room(event_id, unit_id if level == "district" or parent_id is None else parent_id))
+            rooms.add(wall_room(event_id, district_group(is_host, unit_id, level, parent_id)))
     return sorted(rooms)
 
 
