@@ -17,7 +17,6 @@ import json
 from typing import Any
 
 import pytest
-import time_machine
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
@@ -26,7 +25,6 @@ from launch.extensions import db
 from launch.models import AttendeeCheckin, EventPoint
 from launch.models.checkins import PROBLEM_KINDS
 from tests.conftest import login, make_app
-from tests.test_checkin_support import DURING
 from tests.test_security_support import World, build_world, diff, snapshot
 
 SETTINGS = {"deadline": None, "suppress_health_check": [HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
@@ -40,7 +38,9 @@ COMBINING = "\u0300\u0301\u0303\u0309\u0323\u0302\u0306\u031b"  # decomposed ton
 EMOJI = ["🎤", "📷", "✅", "🇻🇳", "👨‍👩‍👧", "\u200d", "\ufeff"]
 ODD = list(",;\"'\n\r\t<>&%/\\{}[]#?=+") + ["\x00", "\x7f", "0", "-1", " "]
 
-pieces = st.sampled_from(list(VIETNAMESE) + list(COMBINING) + EMOJI + ODD) | st.characters()
+# Any character an HTTP client can send: lone surrogates (category Cs) cannot be encoded as UTF-8 at
+# all, so no browser or client sends them (drawing one only broke the test client, never the app).
+pieces = st.sampled_from(list(VIETNAMESE) + list(COMBINING) + EMOJI + ODD) | st.characters(exclude_categories=("Cs",))
 text = st.lists(pieces, max_size=40).map("".join)
 huge = st.builds(lambda piece, n: piece * n, st.sampled_from(["đ", "a", "🎤", "Bình Sơn, ", "9"]),
                  st.integers(2_000, 120_000))
@@ -72,11 +72,6 @@ def assert_clear_refusal_or_success(resp, where: str, before: dict | None = None
 
 
 # --- fixtures -------------------------------------------------------------------------------------
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(DURING, tick=False) as traveller:
-        yield traveller
 
 
 @pytest.fixture
