@@ -197,3 +197,22 @@ def as_user(app, users):
         return c
 
     return factory
+
+
+@pytest.fixture
+def clock():
+    """Time stands still at DURING: 07:30 on launch day, inside the check-in window."""
+    import time_machine
+
+    from tests.test_checkin_support import DURING
+
+    with time_machine.travel(DURING, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def world(users, clock):
+    """The security tests' world (points, people, tokens), built and used at DURING."""
+    from tests.test_security_support import build_world
+
+    return build_world(users)

@@ -18,14 +18,10 @@ import io
 from dataclasses import dataclass, field
 from typing import Any
 
-import pytest
-import time_machine
-
 from launch.extensions import socketio
 from launch.services import presence
 from tests.conftest import login
-from tests.test_checkin_support import DURING
-from tests.test_security_support import World, build_world, diff, snapshot
+from tests.test_security_support import World, diff, snapshot
 
 ANON, VIEWER, HOST, OTHER, DISTRICT, OPERATOR = "anonymous", "viewer", "host", "other_host", "district_host", \
     "operator"
@@ -230,18 +226,6 @@ def cases(w: World) -> list[Case]:
 def route_keys(app) -> set[tuple[str, str]]:
     return {(rule.rule, method) for rule in app.url_map.iter_rules()
             for method in rule.methods - {"HEAD", "OPTIONS"}}
-
-
-@pytest.fixture
-def world(app, users):
-    with time_machine.travel(DURING, tick=False):
-        yield build_world(users)
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(DURING, tick=False) as traveller:
-        yield traveller
 
 
 def client_for(app, role: str):

@@ -27,12 +27,6 @@ def event(users):
     return make_event(start_dt=START, unit_codes=CODES)
 
 
-@pytest.fixture
-def clock():
-    with time_machine.travel(DURING, tick=False) as traveller:
-        yield traveller
-
-
 def count(model, *where) -> int:
     return db.session.scalar(select(func.count()).select_from(model).where(*where))
 

@@ -6,7 +6,6 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
-import time_machine
 from sqlalchemy import select
 
 from launch.extensions import db
@@ -16,16 +15,12 @@ from tests.conftest import login
 from tests.factories import make_event, point_of
 from tests.test_checkin_support import CODES, DURING, START, capture_announcements
 
+pytestmark = pytest.mark.usefixtures("clock")
+
 
 @pytest.fixture(autouse=True)
 def announced(monkeypatch):
     return capture_announcements(monkeypatch)
-
-
-@pytest.fixture(autouse=True)
-def clock():
-    with time_machine.travel(DURING, tick=False) as traveller:
-        yield traveller
 
 
 @pytest.fixture

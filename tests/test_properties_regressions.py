@@ -5,24 +5,10 @@ from __future__ import annotations
 import io
 
 import pytest
-import time_machine
 
 from launch.extensions import db
 from launch.models.campaigns import Team
-from tests.test_checkin_support import DURING
-from tests.test_security_support import build_world, diff, snapshot
-
-
-@pytest.fixture
-def world(app, users):
-    with time_machine.travel(DURING, tick=False):
-        yield build_world(users)
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(DURING, tick=False) as traveller:
-        yield traveller
+from tests.test_security_support import diff, snapshot
 
 
 def refused(resp, status: int, code: str | None = None) -> None:

@@ -6,7 +6,6 @@ import io
 from urllib.parse import urlsplit
 
 import pytest
-import time_machine
 import zxingcpp
 from PIL import Image
 from sqlalchemy import select
@@ -22,12 +21,6 @@ from tests.test_checkin_support import CODES, DURING, START, add_attendee, captu
 @pytest.fixture(autouse=True)
 def announced(monkeypatch):
     return capture_announcements(monkeypatch)
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(DURING, tick=False) as traveller:
-        yield traveller
 
 
 def decode(image: Image.Image) -> str:

@@ -8,23 +8,15 @@ from __future__ import annotations
 import re
 
 import pytest
-import time_machine
 
 from config import DevelopmentConfig, ProductionConfig
 from launch import create_app
 from launch.extensions import db
 from tests.conftest import make_app
 from tests.test_access_matrix import ANON, OPERATOR, Case, cases, is_login_redirect, send
-from tests.test_checkin_support import DURING
 from tests.test_security_support import build_world, diff, snapshot
 
 CSRF_MESSAGE_VI = "Biểu mẫu đã hết hạn"
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(DURING, tick=False) as traveller:
-        yield traveller
 
 
 def make_users() -> dict:

@@ -17,14 +17,8 @@ from launch.models import AuditEntry, EventPoint
 from launch.services import presence, tokens
 from tests.conftest import login
 from tests.factories import make_event, point_of
-from tests.test_checkin_support import CODES, DURING, START, add_attendee
+from tests.test_checkin_support import CODES, START, add_attendee
 from tests.test_security_support import diff, snapshot
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(DURING, tick=False) as traveller:
-        yield traveller
 
 
 @pytest.fixture
