@@ -33,7 +33,7 @@ from launch.services import audit
 from launch.services.access import can_act_for
 from launch.services.errors import DomainError
 from launch.services.roster import revoked_badge
-from launch.services.text import row_id
+from launch.services.text import MAX_ID, row_id
 from launch.services.tokens import TokenError, read_badge_token, read_site_token
 
 #: HTTP status of each refusal.
@@ -411,7 +411,7 @@ def _resolve_attendee(point: EventPoint, badge: str | None, attendee_id: Any) ->
     else:
         try:
             number = int(attendee_id)
-            if not 0 < number < 2**31:  # an id the database can hold (a huge one overflowed: 500)
+            if not 0 < number <= MAX_ID:  # an id the database can hold (a huge one overflowed: 500)
                 raise ValueError(number)
         except (TypeError, ValueError, OverflowError):
             raise CheckinRefused("invalid_input", _("Scan a badge or choose a person.")) from None

@@ -28,10 +28,14 @@ def small_int(value: object) -> int | None:
     return int(text) if _SMALL_INT.fullmatch(text) else None
 
 
+#: The largest id an INTEGER primary key holds (PostgreSQL and SQLite alike).
+MAX_ID = 2**31 - 1
+
+
 def row_id(value: object) -> int | None:
-    """`value` as a database id (1 .. 2**31-1, what an INTEGER key holds), else None.
+    """`value` as a database id (1 .. MAX_ID), else None.
 
     A larger number reaching a query overflows PostgreSQL's INTEGER (an error, not "not found").
     """
     number = value if isinstance(value, int) and not isinstance(value, bool) else small_int(value)
-    return number if number is not None and 0 < number < 2**31 else None
+    return number if number is not None and 0 < number <= MAX_ID else None

@@ -14,6 +14,7 @@ from werkzeug.routing import IntegerConverter
 
 from launch.clock import to_local
 from launch.services.errors import DomainError
+from launch.services.text import MAX_ID
 
 ROLE_LABELS = {"operator": _l("Operator"), "host": _l("Point host"), "viewer": _l("Viewer")}
 #: Statuses of scheduled tasks and notices, as the pages show them (the database keeps the word).
@@ -26,7 +27,7 @@ class DatabaseIntConverter(IntegerConverter):
     """`<int:...>` limited to a 32-bit INTEGER primary key (PostgreSQL's and SQLite's ids fit)."""
 
     def __init__(self, map, *args, **kwargs) -> None:  # noqa: A002, ANN001, ANN002, ANN003
-        kwargs.setdefault("max", 2**31 - 1)
+        kwargs.setdefault("max", MAX_ID)
         super().__init__(map, *args, **kwargs)
 
 
