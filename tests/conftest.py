@@ -19,7 +19,7 @@ from launch.extensions import db
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 # CI replays the same generated inputs every run (a landing never depends on luck); local runs keep
-# exploring new ones, and what they find is pinned in tests/test_properties_regressions.py.
+# exploring new ones, and what they find is pinned in tests/web/test_properties_regressions.py.
 hypothesis_settings.register_profile("ci", derandomize=True, database=None)
 if IN_CI:
     hypothesis_settings.load_profile("ci")
@@ -204,7 +204,7 @@ def clock():
     """Time stands still at DURING: 07:30 on launch day, inside the check-in window."""
     import time_machine
 
-    from tests.test_checkin_support import DURING
+    from tests.support.checkin import DURING
 
     with time_machine.travel(DURING, tick=False) as traveller:
         yield traveller
@@ -213,6 +213,6 @@ def clock():
 @pytest.fixture
 def world(users, clock):
     """The security tests' world (points, people, tokens), built and used at DURING."""
-    from tests.test_security_support import build_world
+    from tests.support.security import build_world
 
     return build_world(users)
