@@ -1,8 +1,6 @@
 """Shared fixtures: an app per test on SQLite and on PostgreSQL, clients, accounts, the directory."""
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -11,51 +9,23 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 from hypothesis import settings as hypothesis_settings
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from launch import create_app
 from launch.extensions import db
-
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+from tests.support.services import CHROMIUM, IN_CI, PG_TEST_DB, pg_database_url, service_missing  # noqa: F401
 
 # CI replays the same generated inputs every run (a landing never depends on luck); local runs keep
 # exploring new ones, and what they find is pinned in tests/web/test_properties_regressions.py.
 hypothesis_settings.register_profile("ci", derandomize=True, database=None)
 if IN_CI:
     hypothesis_settings.load_profile("ci")
-PG_ADMIN_URL = os.environ.get("PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-PG_TEST_DB = os.environ.get("PG_TEST_DB", "launch_test")
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-
-
-def service_missing(what: str, why: str) -> None:
-    """Skip a service test where the service is absent, except in CI, where it must run."""
-    if IN_CI:
-        pytest.fail(f"{what} is required in CI but unavailable: {why}")
-    pytest.skip(f"{what} unavailable: {why}")
-
-
-def ensure_pg_database(name: str) -> str:
-    """Create database `name` on the local PostgreSQL if needed; return its SQLAlchemy URL."""
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            exists = conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
-            if not exists:
-                conn.execute(text(f'CREATE DATABASE "{name}"'))
-    finally:
-        admin.dispose()
-    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
 
 
 @pytest.fixture(scope="session")
 def pg_url() -> str:
     """URL of the PostgreSQL test database (skipped outside CI when PostgreSQL does not answer)."""
-    try:
-        return ensure_pg_database(PG_TEST_DB)
-    except Exception as exc:  # noqa: BLE001
-        service_missing("PostgreSQL", str(exc).splitlines()[0])
-        raise
+    return pg_database_url(PG_TEST_DB)
 
 
 _pg_schema_ready = False

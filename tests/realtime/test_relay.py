@@ -1,7 +1,8 @@
 """Scaled out, one process at a time sends the wall deltas: the shared buffer and lease in Redis.
 
 Against the real Redis of this machine (a service test: skipped only outside CI when Redis is
-away). The app under test gets REDIS_URL after it is built, so its Socket.IO server stays local
+away), at REDIS_TEST_URL and under this suite's own key prefix (nothing else is read, written or
+flushed). The app under test gets REDIS_URL after it is built, so its Socket.IO server stays local
 (the test client receives what it sends) while the buffer, the lease and the numbers live in Redis.
 """
 from __future__ import annotations
@@ -17,10 +18,10 @@ from launch.extensions import db, socketio
 from launch.models import EventPoint
 from launch.realtime import publisher, relay
 from launch.realtime.relay import WallRelay
-from tests.conftest import service_missing
 from tests.support.factories import make_event, point_of
+from tests.support.services import REDIS_TEST_URL, redis_prefix, service_missing
 
-REDIS_URL = "redis://127.0.0.1:6379/12"
+REDIS_URL = REDIS_TEST_URL
 BINH_THANH = "21046"
 
 
@@ -40,7 +41,7 @@ def redis_client():
 @pytest.fixture
 def prefix(redis_client):
     """A key prefix of this test's own; its keys are removed afterwards."""
-    name = f"test-relay-{secrets.token_hex(4)}"
+    name = f"{redis_prefix('relay')}-{secrets.token_hex(4)}"
     yield name
     keys = list(redis_client.scan_iter(f"{name}:*"))
     if keys:

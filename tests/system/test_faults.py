@@ -14,6 +14,7 @@ import random
 import secrets
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -24,13 +25,17 @@ import pytest
 import redis as redis_lib
 import requests
 
-from tests.support import procs as P
+from tests.support.live_event import attendees_per_point, db_rows, db_scalar, prepare
+from tests.support.load import UA, WallClient, attendee_checkin, client_id, login_cookie
+from tests.support.processes import Proc, ProcSet, free_port, wait_http, wait_until
+from tests.support.redis_server import RedisServer, private_redis
+from tests.support.services import PG_HOST, PG_PORT, fresh_pg_database, pg_database
+from tests.support.stack import migrate, production_env, start_scheduler, start_web
+from tests.support.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.slow
 
-DB_NAME = "launch_faults"
 FINISHED = ("done", "missed", "failed", "cancelled")
-REDIS_DB = 12
 
 
 # --- scanners that retry like the phone's offline queue ---------------------------------------------
@@ -41,7 +46,7 @@ class Scan:
 
     attendee_id: int
     point_id: int
-    cid: str = field(default_factory=P.client_id)
+    cid: str = field(default_factory=client_id)
     answers: list[Any] = field(default_factory=list)  # status codes, or "no answer"
     final: dict | None = None
     success_answers: int = 0
@@ -56,7 +61,7 @@ def send_scan(scan: Scan, url: str, token: str, *, deadline: float, pause: float
     with the same client id, as launch/static/js/scanner.js does."""
     while time.monotonic() < deadline:
         try:
-            resp = P.attendee_checkin(url, token, scan.point_id, scan.attendee_id, scan.cid, timeout=10)
+            resp = attendee_checkin(url, token, scan.point_id, scan.attendee_id, scan.cid, timeout=10)
         except requests.RequestException:
             scan.answers.append("no answer")
             time.sleep(pause)
@@ -94,8 +99,8 @@ def assert_recorded_once(db_url: str, event_id: int, scans: list[Scan]) -> None:
     assert not unanswered, f"{len(unanswered)} scan(s) never got a final answer, e.g. {unanswered[0]}"
     refused = [s for s in scans if not s.final.get("ok")]
     assert not refused, f"{len(refused)} scan(s) refused, e.g. {refused[0].final}"
-    rows = P.db_rows(db_url, "SELECT client_id, attendee_id, event_point_id FROM attendee_checkins "
-                             "WHERE event_id = :e", e=event_id)
+    rows = db_rows(db_url, "SELECT client_id, attendee_id, event_point_id FROM attendee_checkins "
+                           "WHERE event_id = :e", e=event_id)
     by_cid: dict[str, list[tuple]] = {}
     for cid, attendee_id, point_id in rows:
         by_cid.setdefault(cid, []).append((attendee_id, point_id))
@@ -104,12 +109,12 @@ def assert_recorded_once(db_url: str, event_id: int, scans: list[Scan]) -> None:
         assert by_cid.get(scan.cid) == [(scan.attendee_id, scan.point_id)], scan
 
 
-def assert_walls_match_database(walls: list[P.WallClient], db_url: str, event_id: int, timeout: float = 30) -> None:
+def assert_walls_match_database(walls: list[WallClient], db_url: str, event_id: int, timeout: float = 30) -> None:
     """Within a bounded wait, every wall's tiles show the database's attendee count per point."""
-    truth = P.attendees_per_point(db_url, event_id)
+    truth = attendees_per_point(db_url, event_id)
     for wall in walls:
         try:
-            P.wait_until(lambda w=wall: w.attendees() == truth, timeout, f"{wall.name} to show the database")
+            wait_until(lambda w=wall: w.attendees() == truth, timeout, f"{wall.name} to show the database")
         except AssertionError:
             seen = wall.attendees()
             diff = {p: (seen.get(p), truth.get(p)) for p in set(seen) | set(truth) if seen.get(p) != truth.get(p)}
@@ -124,34 +129,34 @@ class Stack:
     def __init__(self, db_url: str, redis_url: str, secret: str, *, app_db_url: str | None = None,
                  **env: str) -> None:
         self.db_url, self.redis_url, self.secret = db_url, redis_url, secret
-        self.env = P.production_env(app_db_url or db_url, redis_url, secret, **env)
-        self.procs = P.ProcSet()
-        self.webs: dict[str, tuple[P.Proc, str]] = {}
-        self.proxies: list[P.TcpProxy] = []
-        self.walls: list[P.WallClient] = []
+        self.env = production_env(app_db_url or db_url, redis_url, secret, **env)
+        self.procs = ProcSet()
+        self.webs: dict[str, tuple[Proc, str]] = {}
+        self.proxies: list[TcpProxy] = []
+        self.walls: list[WallClient] = []
 
     def web(self, name: str) -> str:
-        port = P.free_port()
-        proc = P.start_web(self.procs, f"faults-{name}", port, self.env)
+        port = free_port()
+        proc = start_web(self.procs, f"faults-{name}", port, self.env)
         url = f"http://127.0.0.1:{port}"
         self.webs[name] = (proc, url)
         return url
 
-    def scheduler(self, name: str = "scheduler") -> P.Proc:
-        return P.start_scheduler(self.procs, f"faults-{name}", self.env)
+    def scheduler(self, name: str = "scheduler") -> Proc:
+        return start_scheduler(self.procs, f"faults-{name}", self.env)
 
     def wait_ready(self) -> None:
         for proc, url in self.webs.values():
-            P.wait_http(url + "/healthz", 90, check=proc.check_alive)
+            wait_http(url + "/healthz", 90, check=proc.check_alive)
 
-    def proxy(self, backends: list[str], **kw: Any) -> P.TcpProxy:
-        proxy = P.TcpProxy([("127.0.0.1", int(u.rsplit(":", 1)[1])) for u in backends], **kw)
+    def proxy(self, backends: list[str], **kw: Any) -> TcpProxy:
+        proxy = TcpProxy([("127.0.0.1", int(u.rsplit(":", 1)[1])) for u in backends], **kw)
         proxy.up()
         self.proxies.append(proxy)
         return proxy
 
-    def wall(self, url: str, cookie: str, event_id: int, name: str) -> P.WallClient:
-        wall = P.WallClient(url, cookie, event_id, name)
+    def wall(self, url: str, cookie: str, event_id: int, name: str) -> WallClient:
+        wall = WallClient(url, cookie, event_id, name)
         self.walls.append(wall)
         wall.connect()
         return wall
@@ -166,7 +171,17 @@ class Stack:
 
 @pytest.fixture
 def pg() -> str:
-    return P.fresh_pg_database(DB_NAME)
+    return fresh_pg_database(pg_database("faults"))
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    """A private redis-server for the test: its keys and its Socket.IO channel are its own."""
+    procs = ProcSet()
+    try:
+        yield private_redis(procs)
+    finally:
+        procs.stop()
 
 
 @pytest.fixture
@@ -176,16 +191,15 @@ def secret() -> str:
 
 # --- a web process killed mid-burst ------------------------------------------------------------------
 
-def test_web_process_killed_mid_burst_loses_and_doubles_nothing_and_walls_resync(pg, secret):
-    redis_url = P.shared_redis(REDIS_DB)
-    P.migrate(pg)
-    data = P.prepare(pg, secret, attendees=300, api_tokens=6)
+def test_web_process_killed_mid_burst_loses_and_doubles_nothing_and_walls_resync(pg, redis_url, secret):
+    migrate(pg)
+    data = prepare(pg, secret, attendees=300, api_tokens=6)
     event_id = data["event_id"]
     stack = Stack(pg, redis_url, secret)
     try:
         web1, web2 = stack.web("web1"), stack.web("web2")
         stack.wait_ready()
-        cookie = P.login_cookie(web2, data["username"], data["password"])
+        cookie = login_cookie(web2, data["username"], data["password"])
         # nginx-like: scanners round robin over both; walls prefer web.1 and fail over to web.2
         balancer = stack.proxy([web1, web2])
         walls_lb = stack.proxy([web1, web2], failover=True)
@@ -197,8 +211,8 @@ def test_web_process_killed_mid_burst_loses_and_doubles_nothing_and_walls_resync
         first = Scan(*data["attendees"][0])
         send_scan(first, web1, data["api_tokens"][0], deadline=time.monotonic() + 30)
         web1_pids = {c.pid for c in psutil.Process(web1_proc.pid).children(recursive=True)} | {web1_proc.pid}
-        P.wait_until(lambda: int((redis_lib.Redis.from_url(redis_url).get("launch:wall:leader") or b"0-")
-                                 .split(b"-")[0]) in web1_pids, 20, "web.1 to hold the wall sender's lease")
+        wait_until(lambda: int((redis_lib.Redis.from_url(redis_url).get("launch:wall:leader") or b"0-")
+                               .split(b"-")[0]) in web1_pids, 20, "web.1 to hold the wall sender's lease")
 
         scans = [Scan(a, p) for a, p in data["attendees"][1:]]
         random.shuffle(scans)  # points in any order, as at a real launch
@@ -242,20 +256,20 @@ def test_web_process_killed_mid_burst_loses_and_doubles_nothing_and_walls_resync
 # --- Redis restarted during the event ---------------------------------------------------------------
 
 def test_redis_restart_during_event_walls_recover_and_no_checkin_is_lost(pg, secret):
-    P.migrate(pg)
-    data = P.prepare(pg, secret, attendees=120, api_tokens=3)
+    migrate(pg)
+    data = prepare(pg, secret, attendees=120, api_tokens=3)
     event_id = data["event_id"]
     people = [Scan(a, p) for a, p in data["attendees"]]
     before, during, after = people[:40], people[40:80], people[80:]
-    procs = P.ProcSet()
-    redis_server = P.RedisServer(procs)
+    procs = ProcSet()
+    redis_server = RedisServer(procs)
     redis_server.start()
     stack = Stack(pg, redis_server.url, secret)
     try:
         web1, web2 = stack.web("web1"), stack.web("web2")
         stack.wait_ready()
         balancer = stack.proxy([web1, web2])
-        cookie = P.login_cookie(web1, data["username"], data["password"])
+        cookie = login_cookie(web1, data["username"], data["password"])
         walls = [stack.wall(web1, cookie, event_id, "wall@web1"), stack.wall(web2, cookie, event_id, "wall@web2")]
 
         run_scans(before, balancer.url, data["api_tokens"], concurrency=3, timeout=60)
@@ -308,12 +322,12 @@ def _schedule(db_url: str, secret: str, tasks: list[tuple[str, timedelta, int, d
 
 def _task_states(db_url: str, ids: list[int]) -> dict[int, tuple[str, int, int]]:
     """id -> (status, attempts, notices recorded for it)."""
-    rows = P.db_rows(db_url, "SELECT t.id, t.status, t.attempts, (SELECT COUNT(*) FROM notifications n "
-                             "WHERE n.task_id = t.id) FROM scheduled_tasks t WHERE t.id = ANY(:ids)", ids=ids)
+    rows = db_rows(db_url, "SELECT t.id, t.status, t.attempts, (SELECT COUNT(*) FROM notifications n "
+                           "WHERE n.task_id = t.id) FROM scheduled_tasks t WHERE t.id = ANY(:ids)", ids=ids)
     return {r[0]: (r[1], r[2], r[3]) for r in rows}
 
 
-def _kill_when_running(db_url: str, task_id: int, scheduler: P.Proc, timeout: float) -> str:
+def _kill_when_running(db_url: str, task_id: int, scheduler: Proc, timeout: float) -> str:
     """Poll (every ~2 ms) until the scheduler has claimed the task, SIGKILL it at once; the task's status after."""
     import psycopg
 
@@ -332,11 +346,10 @@ def _kill_when_running(db_url: str, task_id: int, scheduler: P.Proc, timeout: fl
         return conn.execute("SELECT status FROM scheduled_tasks WHERE id = %s", (task_id,)).fetchone()[0]
 
 
-def test_scheduler_killed_and_restarted_sends_each_reminder_once_or_records_it_missed(pg, secret):
-    redis_url = P.shared_redis(REDIS_DB)
-    P.migrate(pg)
+def test_scheduler_killed_and_restarted_sends_each_reminder_once_or_records_it_missed(pg, redis_url, secret):
+    migrate(pg)
     # a host per district: each reminder is one in-app notice per host (and takes a moment to build)
-    data = P.prepare(pg, secret, start_in=timedelta(hours=2), state="scheduled", host_codes=("districts",))
+    data = prepare(pg, secret, start_in=timedelta(hours=2), state="scheduled", host_codes=("districts",))
     event_id = data["event_id"]
     hosts = len(data["host_ids"])
     assert hosts == 13
@@ -346,18 +359,18 @@ def test_scheduler_killed_and_restarted_sends_each_reminder_once_or_records_it_m
         # 1. killed before the due time, restarted after it (within the grace): sent once
         scheduler = stack.scheduler("scheduler-1")
         canary = _schedule(pg, secret, [("event.reminder", timedelta(seconds=0), event_id, {"offset": 121})])
-        P.wait_until(lambda: _task_states(pg, canary)[canary[0]][0] == "done", 60,
-                     "the scheduler to run a due reminder", check=scheduler.check_alive)
+        wait_until(lambda: _task_states(pg, canary)[canary[0]][0] == "done", 60,
+                   "the scheduler to run a due reminder", check=scheduler.check_alive)
         assert _task_states(pg, canary)[canary[0]] == ("done", 1, hosts)
         reminder = _schedule(pg, secret, [("event.reminder", timedelta(seconds=4), event_id, {"offset": 120})])[0]
         scheduler.expected_dead = True
         scheduler.kill()
-        P.wait_until(lambda: P.db_scalar(pg, "SELECT due_dt < now() - interval '1 second' FROM scheduled_tasks "
-                                             "WHERE id = :i", i=reminder), 20, "the reminder's due time to pass")
+        wait_until(lambda: db_scalar(pg, "SELECT due_dt < now() - interval '1 second' FROM scheduled_tasks "
+                                         "WHERE id = :i", i=reminder), 20, "the reminder's due time to pass")
         assert _task_states(pg, [reminder])[reminder] == ("pending", 0, 0)
         scheduler = stack.scheduler("scheduler-2")
-        P.wait_until(lambda: _task_states(pg, [reminder])[reminder][0] in FINISHED, 60,
-                     "the restarted scheduler to run the late reminder", check=scheduler.check_alive)
+        wait_until(lambda: _task_states(pg, [reminder])[reminder][0] in FINISHED, 60,
+                   "the restarted scheduler to run the late reminder", check=scheduler.check_alive)
         assert _task_states(pg, [reminder])[reminder] == ("done", 1, hosts)
 
         # 2. killed while running a reminder (claimed, not yet committed): after the lease (3 s) the next
@@ -375,8 +388,8 @@ def test_scheduler_killed_and_restarted_sends_each_reminder_once_or_records_it_m
             if len(interrupted) >= 2:
                 break
         assert interrupted, f"no kill landed between claim and commit in {len(tried)} tries"
-        P.wait_until(lambda: all(s[0] == "done" for s in _task_states(pg, tried).values()), 60,
-                     "the interrupted reminders to be recovered and run", check=scheduler.check_alive)
+        wait_until(lambda: all(s[0] == "done" for s in _task_states(pg, tried).values()), 60,
+                   "the interrupted reminders to be recovered and run", check=scheduler.check_alive)
         states = _task_states(pg, tried)
         for task_id, (status, attempts, notices) in states.items():
             assert notices == hosts, f"task {task_id}: {notices} notices for {hosts} hosts ({attempts} attempts)"
@@ -388,31 +401,30 @@ def test_scheduler_killed_and_restarted_sends_each_reminder_once_or_records_it_m
         scheduler.kill()
         late = _schedule(pg, secret, [("event.reminder", timedelta(minutes=-2), event_id, {"offset": 30})])[0]
         scheduler = stack.scheduler(f"scheduler-{n}")
-        P.wait_until(lambda: _task_states(pg, [late])[late][0] in FINISHED, 60,
-                     "the restarted scheduler to judge the stale reminder", check=scheduler.check_alive)
+        wait_until(lambda: _task_states(pg, [late])[late][0] in FINISHED, 60,
+                   "the restarted scheduler to judge the stale reminder", check=scheduler.check_alive)
         assert _task_states(pg, [late])[late] == ("missed", 1, 0)
         # and nothing else was sent twice meanwhile
-        assert P.db_scalar(pg, "SELECT COUNT(*) FROM notifications") == hosts * (2 + len(tried))
+        assert db_scalar(pg, "SELECT COUNT(*) FROM notifications") == hosts * (2 + len(tried))
     finally:
         stack.stop()
 
 
 # --- PostgreSQL refusing connections ------------------------------------------------------------------
 
-def test_database_outage_answers_503_try_again_and_recovers_by_itself(pg, secret):
-    redis_url = P.shared_redis(REDIS_DB)
-    P.migrate(pg)
-    data = P.prepare(pg, secret, attendees=20, api_tokens=1)
+def test_database_outage_answers_503_try_again_and_recovers_by_itself(pg, redis_url, secret):
+    migrate(pg)
+    data = prepare(pg, secret, attendees=20, api_tokens=1)
     event_id, token = data["event_id"], data["api_tokens"][0]
-    pg_proxy = P.TcpProxy([(P.PG_HOST, P.PG_PORT)])
+    pg_proxy = TcpProxy([(PG_HOST, PG_PORT)])
     pg_proxy.up()
-    proxied_url = pg.replace("127.0.0.1:5432", f"127.0.0.1:{pg_proxy.port}")
+    proxied_url = pg.replace(f"{PG_HOST}:{PG_PORT}", f"127.0.0.1:{pg_proxy.port}")
     stack = Stack(pg, redis_url, secret, app_db_url=proxied_url)
     stack.proxies.append(pg_proxy)
     try:
         web = stack.web("web1")
         stack.wait_ready()
-        cookie = P.login_cookie(web, data["username"], data["password"])
+        cookie = login_cookie(web, data["username"], data["password"])
         people = [Scan(a, p) for a, p in data["attendees"]]
         send_scan(people[0], web, token, deadline=time.monotonic() + 20)
         assert people[0].final["code"] == "checked_in"
@@ -420,7 +432,7 @@ def test_database_outage_answers_503_try_again_and_recovers_by_itself(pg, secret
         pg_proxy.down()  # refuse new connections, drop the open ones
         outage = people[1]
         for _ in range(3):
-            resp = P.attendee_checkin(web, token, outage.point_id, outage.attendee_id, outage.cid)
+            resp = attendee_checkin(web, token, outage.point_id, outage.attendee_id, outage.cid)
             assert resp.status_code == 503, resp.text[:500]
             body = resp.json()
             assert body["ok"] is False and body["code"] == "database_unavailable"
@@ -428,10 +440,10 @@ def test_database_outage_answers_503_try_again_and_recovers_by_itself(pg, secret
             assert resp.headers.get("Retry-After")
         health = requests.get(web + "/healthz", headers={"Accept": "application/json"}, timeout=10)
         assert health.status_code == 503 and health.json()["code"] == "database_unavailable"
-        page = requests.get(f"{web}/wall/{event_id}", headers={"Cookie": cookie, "User-Agent": P.UA}, timeout=10)
+        page = requests.get(f"{web}/wall/{event_id}", headers={"Cookie": cookie, "User-Agent": UA}, timeout=10)
         assert page.status_code == 503 and 'data-code="database_unavailable"' in page.text
         assert "Traceback" not in page.text
-        assert P.db_scalar(pg, "SELECT COUNT(*) FROM attendee_checkins WHERE client_id = :c", c=outage.cid) == 0
+        assert db_scalar(pg, "SELECT COUNT(*) FROM attendee_checkins WHERE client_id = :c", c=outage.cid) == 0
 
         # a scanner keeps retrying the same scan while the database is away; it is recorded once it is back
         retrier = threading.Thread(target=send_scan, args=(outage, web, token),
@@ -442,9 +454,9 @@ def test_database_outage_answers_503_try_again_and_recovers_by_itself(pg, secret
         retrier.join(timeout=70)
         assert outage.final is not None and outage.final["code"] == "checked_in", outage
         assert 503 in outage.answers and outage.answers[-1] == 200
-        P.wait_until(lambda: requests.get(web + "/healthz", timeout=5).status_code == 200, 30,
-                     "the app to recover by itself")
-        assert P.login_cookie(web, data["username"], data["password"])  # sessions and pages work again
+        wait_until(lambda: requests.get(web + "/healthz", timeout=5).status_code == 200, 30,
+                   "the app to recover by itself")
+        assert login_cookie(web, data["username"], data["password"])  # sessions and pages work again
         send_scan(people[2], web, token, deadline=time.monotonic() + 20)
         assert_recorded_once(pg, event_id, people[:3])
         # no request fell through to the generic 500 handler (a background wall flush may log its failure)

@@ -13,17 +13,19 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
 
-from tests.conftest import ensure_pg_database, service_missing
+from tests.support.processes import ProcSet
+from tests.support.redis_server import private_redis
+from tests.support.services import pg_database, pg_database_url
 
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
-REDIS_URL = os.environ.get("MULTIPROC_REDIS_URL", "redis://127.0.0.1:6379/13")
 SECRET = "multiprocess-test-secret-key-0123456789"
 UA = "launch-multiprocess-test"
 BINH_THANH, BINH_SON, TRA_BONG = "21046", "524", "525"
@@ -37,22 +39,17 @@ def free_port() -> int:
 
 @pytest.fixture
 def pg_multiproc_url() -> str:
-    try:
-        return ensure_pg_database("launch_multiproc")
-    except Exception as exc:  # noqa: BLE001
-        service_missing("PostgreSQL", str(exc).splitlines()[0])
-        raise
+    return pg_database_url(pg_database("multiproc"))
 
 
 @pytest.fixture
-def redis_ready() -> str:
-    import redis
-
+def redis_ready() -> Iterator[str]:
+    """A private redis-server: its keys, its numbers and its Socket.IO channel are this test's own."""
+    procs = ProcSet()
     try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
-    except Exception as exc:  # noqa: BLE001
-        service_missing("Redis", str(exc))
-    return REDIS_URL
+        yield private_redis(procs)
+    finally:
+        procs.stop()
 
 
 @pytest.fixture
@@ -84,16 +81,16 @@ def seeded(pg_multiproc_url, redis_ready):
         db.engine.dispose()
 
 
-def server_env(db_url: str) -> dict:
+def server_env(db_url: str, redis_url: str) -> dict:
     env = dict(os.environ)
-    env.update(LAUNCH_CONFIG="development", DATABASE_URL=db_url, REDIS_URL=REDIS_URL, SECRET_KEY=SECRET,
+    env.update(LAUNCH_CONFIG="development", DATABASE_URL=db_url, REDIS_URL=redis_url, SECRET_KEY=SECRET,
                SCHEDULER_ENABLED="0", PYTHONPATH=str(ROOT), PUBLIC_BASE_URL="http://127.0.0.1")
     env.pop("TEST_DATABASE_URL", None)
     return env
 
 
 @pytest.fixture
-def web_processes(seeded, pg_multiproc_url, tmp_path, artifacts_dir_or_tmp):
+def web_processes(seeded, pg_multiproc_url, redis_ready, tmp_path, artifacts_dir_or_tmp):
     """Two gunicorn processes of the app on free ports, in the gthread worker (threading mode; the
     Procfile's gevent worker is covered by test_scaleout and test_faults); logs in files; always terminated."""
     procs, urls, logs = [], [], []
@@ -107,7 +104,7 @@ def web_processes(seeded, pg_multiproc_url, tmp_path, artifacts_dir_or_tmp):
                 [str(Path(sys.executable).parent / "gunicorn"), "--worker-class", "gthread", "--workers", "1",
                  "--threads", "50", "--bind", f"127.0.0.1:{port}", "--timeout", "60", "--access-logfile", "-",
                  "app:app"],
-                cwd=ROOT, env=server_env(pg_multiproc_url), stdout=log, stderr=subprocess.STDOUT))
+                cwd=ROOT, env=server_env(pg_multiproc_url, redis_ready), stdout=log, stderr=subprocess.STDOUT))
             urls.append(f"http://127.0.0.1:{port}")
         deadline = time.monotonic() + 60
         pending = set(urls)
@@ -176,7 +173,7 @@ def post_checkin(base: str, seeded: dict, code: str) -> None:
     assert resp.status_code == 200, resp.text
 
 
-def test_check_in_on_one_process_reaches_a_wall_on_the_other(seeded, web_processes, pg_multiproc_url):
+def test_check_in_on_one_process_reaches_a_wall_on_the_other(seeded, web_processes, pg_multiproc_url, redis_ready):
     import socketio
 
     url_a, url_b = web_processes
@@ -224,7 +221,7 @@ def test_check_in_on_one_process_reaches_a_wall_on_the_other(seeded, web_process
             "    print('lost', check_presence())\n"
             "    publisher.flush()\n"
         )
-        done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=server_env(pg_multiproc_url),
+        done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=server_env(pg_multiproc_url, redis_ready),
                               capture_output=True, text=True, timeout=60)
         assert done.returncode == 0, done.stderr[-2000:]
         assert "lost 1" in done.stdout
