@@ -13,13 +13,22 @@ from sqlalchemy import text
 
 from launch import create_app
 from launch.extensions import db
-from tests.support.services import CHROMIUM, IN_CI, PG_TEST_DB, pg_database_url, service_missing  # noqa: F401
+from tests.support.services import IN_CI, PG_TEST_DB, pg_database_url, require_chromium
 
 # CI replays the same generated inputs every run (a landing never depends on luck); local runs keep
 # exploring new ones, and what they find is pinned in tests/web/test_properties_regressions.py.
 hypothesis_settings.register_profile("ci", derandomize=True, database=None)
 if IN_CI:
     hypothesis_settings.load_profile("ci")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Every test marked `browser` needs Chromium: skipped with the reason where it is missing (failed
+    under CI), before any fixture starts a browser or a server. Tests under tests/system/browser/ are
+    marked by that directory's conftest, so a new one cannot forget."""
+    if item.get_closest_marker("browser") is not None:
+        require_chromium()
 
 
 @pytest.fixture(scope="session")

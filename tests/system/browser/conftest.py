@@ -1,7 +1,8 @@
 """Real-browser fixtures: Debian's Chromium driven by Playwright, against a live server.
 
-Never `playwright install`: the executable is /usr/bin/chromium. Without it the browser tests skip
-with a reason, except under CI, where they fail.
+Never `playwright install`: the executable is Debian's (tests/support/services.py: CHROMIUM). Every
+test in this directory is marked `browser`, and every `browser` test is guarded before its fixtures
+run (tests/conftest.py): without Chromium it skips with the reason, except under CI, where it fails.
 """
 from __future__ import annotations
 
@@ -15,11 +16,20 @@ from werkzeug.serving import make_server
 
 from launch import create_app
 from launch.extensions import db
-from tests.conftest import CHROMIUM, service_missing
+from tests.support.services import require_chromium
 
 BASE_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
              "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
+HERE = Path(__file__).resolve().parent
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects: `-m "not browser"` leaves them out too
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test in this directory drives Chromium: mark it `browser`, with or without its own mark."""
+    for item in items:
+        if item.path.is_relative_to(HERE):
+            item.add_marker(pytest.mark.browser)
 
 
 @pytest.fixture(scope="session")
@@ -50,10 +60,8 @@ def write_y4m(path: Path, image) -> None:  # noqa: ANN001
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args, fake_camera_file):  # noqa: ANN001, ANN201
     """Launch Debian's Chromium with a fake camera (overrides pytest-playwright's)."""
-    if not os.path.exists(CHROMIUM):
-        service_missing("Chromium", f"{CHROMIUM} not found (apt-get install chromium)")
     camera = os.environ.get("LAUNCH_FAKE_CAMERA", fake_camera_file)
-    return {**browser_type_launch_args, "executable_path": CHROMIUM,
+    return {**browser_type_launch_args, "executable_path": require_chromium(),
             "args": BASE_ARGS + ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
                                  f"--use-file-for-fake-video-capture={camera}"]}
 

@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 from launch import create_app
 from launch.extensions import db
 from launch.models import Attendee, AttendeeCheckin
-from tests.conftest import CHROMIUM
 from tests.support.factories import make_event, point_of
+from tests.support.services import CHROMIUM
 from tests.system.browser.conftest import BASE_ARGS, write_y4m
 
 pytestmark = pytest.mark.browser
