@@ -60,7 +60,7 @@ class IsolatedClient(FlaskClient):
     requests would share its `g` (Flask-Login's cached user) and its database session.
     """
 
-    def open(self, *args, **kwargs):  # noqa: D102
+    def open(self, *args, **kwargs):
         with self.application.app_context():
             return super().open(*args, **kwargs)
 

@@ -151,7 +151,7 @@ def test_concurrent_schedulers_run_each_task_once_on_postgres(request):
                 barrier.wait()
                 handled.append(scheduling.run_due_tasks(NOW))
                 db.session.remove()
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=runner) for _ in range(4)]

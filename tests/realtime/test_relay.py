@@ -32,7 +32,7 @@ def redis_client():
     client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
     try:
         client.ping()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         service_missing("Redis", str(exc))
     yield client
     client.close()

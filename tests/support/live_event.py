@@ -67,7 +67,7 @@ def prepare(db_url: str, secret: str, *, attendees: int = 0, api_tokens: int = 1
     return data
 
 
-def db_engine(db_url: str):  # noqa: ANN201
+def db_engine(db_url: str):
     from sqlalchemy import create_engine
 
     return create_engine(db_url, pool_pre_ping=True)

@@ -64,7 +64,7 @@ def wait_until(predicate: Callable[[], Any], timeout: float, what: str, interval
             value = predicate()
             if value:
                 return value
-        except Exception as exc:  # noqa: BLE001  (kept for the message)
+        except Exception as exc:  # kept for the message
             last_exc = exc
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}"

@@ -71,7 +71,7 @@ def pg_database_url(name: str) -> str:
     """`ensure_pg_database`, skipped (failed in CI) when PostgreSQL does not answer."""
     try:
         return ensure_pg_database(name)
-    except Exception as exc:  # noqa: BLE001  (any driver error means: not available here)
+    except Exception as exc:  # any driver error means: not available here
         service_missing("PostgreSQL", str(exc).splitlines()[0])
 
 

@@ -298,7 +298,7 @@ def csv_body(columns: tuple[str, ...]) -> st.SearchStrategy:
         st.just(list(columns))
     rows = st.lists(st.lists(cell, max_size=len(columns) + 2), max_size=6)
 
-    def render(parts) -> bytes:  # noqa: ANN001
+    def render(parts) -> bytes:
         head, lines, encoding, bom = parts
         out = io.StringIO()
         import csv

@@ -32,7 +32,7 @@ def refusal_codes() -> list[str]:
         select(AuditEntry).where(AuditEntry.action == "checkin.refused").order_by(AuditEntry.id))]
 
 
-def b64(data) -> str:  # noqa: ANN001
+def b64(data) -> str:
     return base64.urlsafe_b64encode(json.dumps(data, separators=(",", ":")).encode()).decode().rstrip("=")
 
 

@@ -40,7 +40,7 @@ def fake_camera_file(tmp_path_factory) -> str:
     return str(path)
 
 
-def write_y4m(path: Path, image) -> None:  # noqa: ANN001
+def write_y4m(path: Path, image) -> None:
     """Write ten 640x480 frames showing `image` (a PIL image, e.g. a QR) on white, or blank."""
     from PIL import Image
 
@@ -58,7 +58,7 @@ def write_y4m(path: Path, image) -> None:  # noqa: ANN001
 
 
 @pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args, fake_camera_file):  # noqa: ANN001, ANN201
+def browser_type_launch_args(browser_type_launch_args, fake_camera_file):
     """Launch Debian's Chromium with a fake camera (overrides pytest-playwright's)."""
     camera = os.environ.get("LAUNCH_FAKE_CAMERA", fake_camera_file)
     return {**browser_type_launch_args, "executable_path": require_chromium(),
@@ -69,7 +69,7 @@ def browser_type_launch_args(browser_type_launch_args, fake_camera_file):  # noq
 class LiveServer:
     """The app served by Werkzeug (threaded, with Socket.IO) in a background thread."""
 
-    def __init__(self, app) -> None:  # noqa: ANN001
+    def __init__(self, app) -> None:
         self.app = app
         self.server = make_server("127.0.0.1", 0, app, threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"

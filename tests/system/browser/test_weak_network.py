@@ -44,7 +44,7 @@ def live_app(tmp_path) -> Iterator:
     lock = threading.Lock()
     inner = app.wsgi_app
 
-    def recording(environ, start_response):  # noqa: ANN001, ANN202
+    def recording(environ, start_response):
         with lock:
             seen.append(environ.get("PATH_INFO", ""))
         return inner(environ, start_response)
@@ -85,7 +85,7 @@ def write_results(artifacts_dir):
 class Wire:
     """Bytes on the wire per response (CDP Network.loadingFinished encodedDataLength), by URL path."""
 
-    def __init__(self, context, page) -> None:  # noqa: ANN001
+    def __init__(self, context, page) -> None:
         self.cdp = context.new_cdp_session(page)
         self.cdp.send("Network.enable")
         self.urls: dict[str, str] = {}
