@@ -28,7 +28,7 @@ run: db
 	@echo "Serving on http://$${HOST:-127.0.0.1}:$${PORT:-5000}  (Ctrl+C to stop)"
 	$(BIN)/python app.py
 
-## The whole suite (SQLite and, where it answers, PostgreSQL at 127.0.0.1:5432/test)
+## The whole suite (SQLite and, where it answers, PostgreSQL at 127.0.0.1:5432: databases named from $PG_TEST_DB)
 test: setup
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -1,8 +1,6 @@
 """Shared fixtures: an app per test on SQLite and on PostgreSQL, clients, accounts, the directory."""
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -11,51 +9,32 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 from hypothesis import settings as hypothesis_settings
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from launch import create_app
 from launch.extensions import db
-
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+from tests.support.services import IN_CI, PG_TEST_DB, pg_database_url, require_chromium
 
 # CI replays the same generated inputs every run (a landing never depends on luck); local runs keep
-# exploring new ones, and what they find is pinned in tests/test_properties_regressions.py.
+# exploring new ones, and what they find is pinned in tests/web/test_properties_regressions.py.
 hypothesis_settings.register_profile("ci", derandomize=True, database=None)
 if IN_CI:
     hypothesis_settings.load_profile("ci")
-PG_ADMIN_URL = os.environ.get("PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-PG_TEST_DB = os.environ.get("PG_TEST_DB", "launch_test")
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
-def service_missing(what: str, why: str) -> None:
-    """Skip a service test where the service is absent, except in CI, where it must run."""
-    if IN_CI:
-        pytest.fail(f"{what} is required in CI but unavailable: {why}")
-    pytest.skip(f"{what} unavailable: {why}")
-
-
-def ensure_pg_database(name: str) -> str:
-    """Create database `name` on the local PostgreSQL if needed; return its SQLAlchemy URL."""
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            exists = conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
-            if not exists:
-                conn.execute(text(f'CREATE DATABASE "{name}"'))
-    finally:
-        admin.dispose()
-    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Every test marked `browser` needs Chromium: skipped with the reason where it is missing (failed
+    under CI), before any fixture starts a browser or a server. Tests under tests/system/browser/ are
+    marked by that directory's conftest, so a new one cannot forget."""
+    if item.get_closest_marker("browser") is not None:
+        require_chromium()
 
 
 @pytest.fixture(scope="session")
 def pg_url() -> str:
     """URL of the PostgreSQL test database (skipped outside CI when PostgreSQL does not answer)."""
-    try:
-        return ensure_pg_database(PG_TEST_DB)
-    except Exception as exc:  # noqa: BLE001
-        service_missing("PostgreSQL", str(exc).splitlines()[0])
-        raise
+    return pg_database_url(PG_TEST_DB)
 
 
 _pg_schema_ready = False
@@ -81,7 +60,7 @@ class IsolatedClient(FlaskClient):
     requests would share its `g` (Flask-Login's cached user) and its database session.
     """
 
-    def open(self, *args, **kwargs):  # noqa: D102
+    def open(self, *args, **kwargs):
         with self.application.app_context():
             return super().open(*args, **kwargs)
 
@@ -204,7 +183,7 @@ def clock():
     """Time stands still at DURING: 07:30 on launch day, inside the check-in window."""
     import time_machine
 
-    from tests.test_checkin_support import DURING
+    from tests.support.checkin import DURING
 
     with time_machine.travel(DURING, tick=False) as traveller:
         yield traveller
@@ -213,6 +192,6 @@ def clock():
 @pytest.fixture
 def world(users, clock):
     """The security tests' world (points, people, tokens), built and used at DURING."""
-    from tests.test_security_support import build_world
+    from tests.support.security import build_world
 
     return build_world(users)

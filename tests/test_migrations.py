@@ -8,7 +8,7 @@ from sqlalchemy import text
 
 from launch import create_app
 from launch.extensions import db
-from tests.conftest import ensure_pg_database, service_missing
+from tests.support.services import pg_database, pg_database_url
 
 
 def _check(url: str) -> None:
@@ -29,8 +29,4 @@ def test_migrations_match_models_sqlite(tmp_path):
 
 
 def test_migrations_match_models_postgres():
-    try:
-        url = ensure_pg_database("launch_migrations")
-    except Exception as exc:  # noqa: BLE001
-        service_missing("PostgreSQL", str(exc))
-    _check(url)
+    _check(pg_database_url(pg_database("migrations")))

@@ -1,0 +1,1 @@
+"""Helpers the tests share (factories, data, processes, services): no tests here."""
