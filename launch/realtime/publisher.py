@@ -1,8 +1,9 @@
-"""The ONE place that emits real-time updates. Services call it after their commit.
+"""The ONE place that emits real-time updates. Services never call it: they send the domain
+signals of `launch.signals` after their commit, and `init_realtime` connects these to it.
 
 Stable interface:
-    announce(event_id, kind, event_point_id=None, data=None)  -> wall viewers of the event
-    campaign_updated(campaign_id)                              -> dashboards of the campaign
+    announce(event_id, kind, event_point_id=None, data=None)  <- wall_changed: wall viewers of the event
+    campaign_updated(campaign_id)                              <- campaign_changed: dashboards of the campaign
 and, for tests and the shutdown path, flush().
 
 The wall protocol (Socket.IO, default namespace; clients use transports=["websocket"]):

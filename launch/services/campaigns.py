@@ -42,6 +42,7 @@ from launch.services.notifications import send_notice
 from launch.services.scheduling import schedule_task, task_handler
 from launch.services.teams import members_rolled_up
 from launch.services.text import fold, small_int
+from launch.signals import campaign_change
 
 MAX_PERIODS = 400
 MAX_VALUE = 1_000_000
@@ -590,9 +591,7 @@ def set_target_overrides(campaign: Campaign, values: dict[tuple[int, int], Any],
                      user=actor, target=campaign,
                      details={f"{u}:{m}": v for (u, m), v in clean.items()})
     db.session.commit()
-    from launch.realtime import publisher
-
-    publisher.campaign_updated(campaign.id)
+    campaign_change(campaign.id)
     return changed
 
 
@@ -612,9 +611,7 @@ def submit_report(campaign: Campaign, unit_id: int, period_index: Any, values: d
         db.session.rollback()
         raise DomainError("concurrent_report", _("Another report for this period arrived at the same moment. "
                                                   "Reload and check the numbers."), status=409) from None
-    from launch.realtime import publisher
-
-    publisher.campaign_updated(campaign.id)
+    campaign_change(campaign.id)
     return report
 
 
@@ -1141,9 +1138,7 @@ def run_open(task: ScheduledTask, now: datetime) -> None:
                   deadline=to_local(first.deadline).strftime("%d/%m/%Y %H:%M")),
                 task=task, campaign_id=campaign.id)
     db.session.commit()
-    from launch.realtime import publisher
-
-    publisher.campaign_updated(campaign.id)
+    campaign_change(campaign.id)
 
 
 @task_handler("campaign.close")
@@ -1158,9 +1153,7 @@ def run_close(task: ScheduledTask, now: datetime) -> None:
     subject, body = summary_text(campaign, all_periods[-1] if all_periods else None, now, final=True)
     send_notice(operators(), subject, body, task=task, campaign_id=campaign.id)
     db.session.commit()
-    from launch.realtime import publisher
-
-    publisher.campaign_updated(campaign.id)
+    campaign_change(campaign.id)
 
 
 @task_handler("campaign.remind", perishable=True)

@@ -28,13 +28,13 @@ from launch.clock import as_utc, utcnow
 from launch.extensions import db
 from launch.models import Activity, Attendee, AttendeeCheckin, Event, EventPoint, PointProblem, User
 from launch.models.checkins import PROBLEM_KINDS
-from launch.realtime import publisher
 from launch.services import audit
 from launch.services.access import can_act_for
 from launch.services.errors import DomainError
 from launch.services.roster import revoked_badge
 from launch.services.text import MAX_ID, row_id
 from launch.services.tokens import TokenError, read_badge_token, read_site_token
+from launch.signals import wall_change
 
 #: HTTP status of each refusal.
 STATUS = {
@@ -140,13 +140,8 @@ def _require_scope(point: EventPoint, user: User) -> None:
 
 
 def _announce(event_id: int, kind: str, point_id: int | None, data: dict[str, Any]) -> None:
-    """Tell the wall, after the commit; a failure here never undoes a recorded check-in."""
-    try:
-        publisher.announce(event_id, kind, point_id, data)
-    except Exception:  # noqa: BLE001
-        import logging
-
-        logging.getLogger(__name__).exception("announce %s failed", kind)
+    """Tell the wall, after the commit (the receivers log their failures: a check-in is never undone)."""
+    wall_change(event_id, kind, point_id, data)
 
 
 def point_state(point: EventPoint) -> dict[str, Any]:

@@ -33,11 +33,11 @@ from launch.extensions import db
 from launch.models import Activity, AgendaItem, Event, EventPoint, ScheduledTask, Unit, User, user_units
 from launch.models.events import EVENT_STATES, ReadinessCheck
 from launch.models.units import LEVELS
-from launch.realtime import publisher
 from launch.services import audit, notifications, scheduling
 from launch.services.access import can_read_all, scoped_unit_ids
 from launch.services.errors import DomainError, NotFound, ValidationFailed
 from launch.services.notifications import valid_http_url
+from launch.signals import wall_change
 
 STATE_LABELS = {
     "draft": _l("Draft"),
@@ -726,7 +726,7 @@ def _transition(event: Event, to: str, *, now: datetime, actor: User | None = No
         scheduling.cancel_tasks(event_id=event.id, now=now, reason=f"event {to}")
     event_id = event.id
     data = {"state": to, "from": old, "at": now.isoformat(), "by": by}
-    return [lambda: publisher.announce(event_id, "state", data=data)]
+    return [lambda: wall_change(event_id, "state", data=data)]
 
 
 def change_state(event: Event, to: str, *, actor: User | None = None, now: datetime | None = None) -> Event:
@@ -887,7 +887,7 @@ def run_readiness_task(task: ScheduledTask, now: datetime) -> list:
                          when=_fmt(event.start_dt)) + "\n" + "\n".join(lines)
             notifications.send_notice([user], subject, body, task=task, event_id=event.id, now=now)
     event_id, data = event.id, {"stage": stage, "ready": len(verdicts) - len(not_ready), "total": len(verdicts)}
-    return [lambda: publisher.announce(event_id, "readiness", data=data)]
+    return [lambda: wall_change(event_id, "readiness", data=data)]
 
 
 def reminder_text(event: Event, user: User, points: list[EventPoint], offset: int) -> tuple[str, str]:
@@ -955,7 +955,7 @@ def run_absence_task(task: ScheduledTask, now: datetime) -> list:
             notifications.send_notice([user], subject, body, task=task, event_id=event.id, now=now)
     event_id = event.id
     ids = [p.id for p in absent]
-    return [lambda pid=pid: publisher.announce(event_id, "absent", pid) for pid in ids]
+    return [lambda pid=pid: wall_change(event_id, "absent", pid) for pid in ids]
 
 
 def tasks_of(event: Event) -> list[ScheduledTask]:

@@ -18,8 +18,8 @@ from sqlalchemy import select
 from launch.clock import utcnow
 from launch.extensions import db
 from launch.models import Activity, Event, EventPoint
-from launch.realtime import publisher
 from launch.services.wall import PRESENCE_KINDS, PRESENCE_STATES, presence_timeout
+from launch.signals import wall_change
 
 TOKEN_SALT = "launch.presence"
 
@@ -104,7 +104,7 @@ def record_heartbeat(point_id: int, now: datetime | None = None) -> bool:
                                 data={"last_seen": previous.isoformat() if previous else None}))
     db.session.commit()
     if appeared:
-        publisher.announce(point.event_id, "presence", point.id)
+        wall_change(point.event_id, "presence", point.id)
     return appeared
 
 
@@ -134,5 +134,5 @@ def check_presence(now: datetime | None = None) -> int:
     if lost:
         db.session.commit()
     for row in lost:
-        publisher.announce(row.event_id, "presence_lost", row.id)
+        wall_change(row.event_id, "presence_lost", row.id)
     return len(lost)

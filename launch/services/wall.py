@@ -1,7 +1,7 @@
 """The live wall's read model: one tile per point, counters, needs-attention and the activity feed.
 
 Everything here is read from the database (never from memory), so a snapshot or a delta is always
-the database's current truth; `launch.realtime.publisher` sends what these functions build.
+the database's current truth; `launch.realtime` numbers and sends what these functions build.
 
 A tile's `status` is one machine word (the template translates it), chosen by priority:
 problem > signal_lost > live > checked_in > absent > tested > invited. The three live facts are
@@ -10,7 +10,6 @@ check-in page is connected: its last heartbeat is younger than PRESENCE_TIMEOUT_
 """
 from __future__ import annotations
 
-import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -271,28 +270,17 @@ def build_view(event: Event, tiles: list[dict[str, Any]], district_id: int | Non
     }
 
 
-def snapshot(event_id: int, district_id: int | None = None, now: datetime | None = None) -> dict[str, Any]:
-    """The whole wall (or one district's) with the room's current sequence number.
+def full_view(event_id: int, district_id: int | None = None, now: datetime | None = None) -> dict[str, Any]:
+    """The whole wall (or one district's) as a snapshot shows it, without its sequence number.
 
-    The number is read BEFORE the database, so every change whose delta carries a number up to
-    `seq` is already in the tiles; the client applies only deltas numbered above it.
+    `launch.realtime.snapshots.snapshot` stamps the room's number (read BEFORE this database read)
+    and caches the result while that number stands.
     """
-    from launch.realtime import sequence
-
-    room = wall_room(event_id, district_id)
-    max_age = float(current_app.config.get("WALL_SNAPSHOT_CACHE_SECONDS", 0) or 0) if now is None else 0.0
-    seq = sequence.current(room)
-    cache = current_app.extensions.setdefault("wall_snapshots", {})
-    cached = cache.get(room)
-    if max_age > 0 and cached is not None and cached[0] == seq and time.monotonic() - cached[1] < max_age:
-        return dict(cached[2])  # nothing was sent since it was built: it is still the state at `seq`
     now = now or utcnow()
     event = get_event(event_id)
     view = build_view(event, load_tiles(event, now=now), district_id, now)
-    view.update(type="snapshot", seq=seq, attention=needs_attention(view["tiles"]))
-    if max_age > 0:
-        cache[room] = (seq, time.monotonic(), view)
-    return dict(view)
+    view.update(type="snapshot", attention=needs_attention(view["tiles"]))
+    return view
 
 
 def live_rooms() -> list[str]:

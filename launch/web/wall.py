@@ -21,6 +21,7 @@ from flask_login import current_user, login_required
 
 from launch.extensions import csrf, db
 from launch.models import Unit
+from launch.realtime import snapshots
 from launch.services import access, meeting, presence, reports, wall
 from launch.services.text import small_int
 
@@ -161,7 +162,7 @@ def snapshot_json(event_id: int):  # noqa: ANN201
     district_id = _district_arg()
     _authorize(district_id)
     _district(district_id)
-    return jsonify(wall.snapshot(event_id, district_id))
+    return jsonify(snapshots.snapshot(event_id, district_id))
 
 
 def _report(event_id: int) -> dict[str, Any]:
