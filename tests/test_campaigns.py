@@ -9,12 +9,12 @@ from sqlalchemy import func, select
 
 from launch.clock import as_utc
 from launch.extensions import db
+from launch.jobs.tasks import run_due_tasks
 from launch.models import AuditEntry, Notification, ScheduledTask, Unit
 from launch.models.campaigns import Campaign, ProgressReport, Team
 from launch.services import campaigns as svc
 from launch.services import teams as team_svc
 from launch.services.errors import DomainError, Forbidden, ValidationFailed
-from launch.services.scheduling import run_due_tasks
 from tests.factories import make_event
 
 

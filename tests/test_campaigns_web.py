@@ -241,7 +241,7 @@ def test_operator_creates_campaign_by_form(users, as_user):
 def test_home_page_shows_running_campaigns(campaign, as_user):
     with time_machine.travel(L(2023, 8, 5, 12, 0), tick=False):
         host = english(as_user("commune_host"))
-        from launch.services.scheduling import run_due_tasks
+        from launch.jobs.tasks import run_due_tasks
 
         run_due_tasks()
         page = host.get("/").data

@@ -39,7 +39,7 @@ from launch.services import audit
 from launch.services.access import can_act_for, can_read_all, scoped_unit_ids
 from launch.services.errors import DomainError, Forbidden, NotFound, ValidationFailed
 from launch.services.notifications import send_notice
-from launch.services.scheduling import schedule_task, task_handler
+from launch.services.scheduling import schedule_task
 from launch.services.teams import members_rolled_up
 from launch.services.text import fold, small_int
 from launch.signals import campaign_change
@@ -1106,26 +1106,11 @@ def summary_text(campaign: Campaign, period: Period | None, now: datetime, *, fi
 # The scheduled life of a campaign
 
 
-def _task_campaign(task: ScheduledTask) -> Campaign | None:
-    campaign = db.session.get(Campaign, task.campaign_id) if task.campaign_id else None
-    if campaign is None or campaign.state == "cancelled":
-        task.status = "cancelled"
-        return None
-    return campaign
+def open_campaign(campaign: Campaign, now: datetime, *, task: ScheduledTask | None = None) -> list:
+    """Open the campaign and tell the reporting units' hosts how to report.
 
-
-def _task_period(campaign: Campaign, task: ScheduledTask) -> Period | None:
-    index = (task.payload or {}).get("period")
-    all_periods = periods(campaign)
-    return all_periods[index] if isinstance(index, int) and 0 <= index < len(all_periods) else None
-
-
-@task_handler("campaign.open")
-def run_open(task: ScheduledTask, now: datetime) -> None:
-    """Open the campaign and tell the reporting units' hosts how to report."""
-    campaign = _task_campaign(task)
-    if campaign is None or campaign.state != "scheduled":
-        return
+    The caller commits; returns the announcements to make after the commit.
+    """
     campaign.state, campaign.state_changed_dt = "open", now
     audit.record("campaign.opened", f"campaign {campaign.name} opened", actor="system", target=campaign)
     by_unit = hosts_by_unit()
@@ -1137,73 +1122,60 @@ def run_open(task: ScheduledTask, now: datetime) -> None:
                   rhythm=str(RHYTHM_LABELS[campaign.rhythm]).lower(), cutoff=cutoff_text(campaign),
                   deadline=to_local(first.deadline).strftime("%d/%m/%Y %H:%M")),
                 task=task, campaign_id=campaign.id)
-    db.session.commit()
-    campaign_change(campaign.id)
+    campaign_id = campaign.id
+    return [lambda: campaign_change(campaign_id)]
 
 
-@task_handler("campaign.close")
-def run_close(task: ScheduledTask, now: datetime) -> None:
-    """Close the campaign and send operators the final summary."""
-    campaign = _task_campaign(task)
-    if campaign is None or campaign.state == "closed":
-        return
+def close_campaign(campaign: Campaign, now: datetime, *, task: ScheduledTask | None = None) -> list:
+    """Close the campaign and send operators the final summary.
+
+    The caller commits; returns the announcements to make after the commit.
+    """
     campaign.state, campaign.state_changed_dt = "closed", now
     audit.record("campaign.closed", f"campaign {campaign.name} closed", actor="system", target=campaign)
     all_periods = periods(campaign)
     subject, body = summary_text(campaign, all_periods[-1] if all_periods else None, now, final=True)
     send_notice(operators(), subject, body, task=task, campaign_id=campaign.id)
-    db.session.commit()
-    campaign_change(campaign.id)
+    campaign_id = campaign.id
+    return [lambda: campaign_change(campaign_id)]
 
 
-@task_handler("campaign.remind", perishable=True)
-def run_remind(task: ScheduledTask, now: datetime) -> None:
-    """At a period's cut-off: remind the hosts of every unit that has not reported."""
-    campaign = _task_campaign(task)
-    period = _task_period(campaign, task) if campaign else None
-    if period is None:
-        return
+def _remind_text(campaign: Campaign, period: Period, units: list[Unit]) -> tuple[str, str]:
+    return (_("Reminder: %(name)s report for %(period)s", name=campaign.name, period=period.label),
+            _("The cut-off (%(deadline)s) has passed and these units have not reported yet: %(units)s. "
+              "Late reports are still accepted.", deadline=to_local(period.deadline).strftime("%d/%m/%Y %H:%M"),
+              units=_unit_list(units)))
+
+
+def _escalate_text(campaign: Campaign, period: Period, units: list[Unit]) -> tuple[str, str]:
+    return (_("Escalation: %(n)d units have not reported for %(name)s (%(period)s)", n=len(units),
+              name=campaign.name, period=period.label),
+            _("Still missing %(delay)d minutes after the cut-off: %(units)s. Please follow up with them.",
+              delay=campaign.escalation_minutes, units=_unit_list(units)))
+
+
+def chase_missing(campaign: Campaign, period: Period, now: datetime, *, escalate: bool = False,
+                  task: ScheduledTask | None = None) -> list[Unit]:
+    """Tell who should know which units have not reported for `period`; returns those units.
+
+    At the cut-off (a reminder) the units' own hosts are told; a delay later (`escalate`) each
+    district's hosts, or the operators. One notice per person, listing their units. The caller commits.
+    """
     missing = _missing_units(campaign, period, now)
     by_unit = hosts_by_unit()
-    for user, units in _group_by_recipient(missing, lambda u: unit_hosts(u, by_unit)).values():
-        send_notice([user], _("Reminder: %(name)s report for %(period)s", name=campaign.name, period=period.label),
-                    _("The cut-off (%(deadline)s) has passed and these units have not reported yet: %(units)s. "
-                      "Late reports are still accepted.", deadline=to_local(period.deadline).strftime("%d/%m/%Y %H:%M"),
-                      units=_unit_list(units)),
-                    task=task, campaign_id=campaign.id)
-    task.payload = {**(task.payload or {}), "missing": [u.code for u in missing]}
-    db.session.commit()
+    who = district_hosts if escalate else unit_hosts
+    text = _escalate_text if escalate else _remind_text
+    for user, units in _group_by_recipient(missing, lambda u: who(u, by_unit)).values():
+        subject, body = text(campaign, period, units)
+        send_notice([user], subject, body, task=task, campaign_id=campaign.id)
+    return missing
 
 
-@task_handler("campaign.escalate", perishable=True)
-def run_escalate(task: ScheduledTask, now: datetime) -> None:
-    """A delay after the cut-off: tell each district's hosts (or operators) which units are still missing."""
-    campaign = _task_campaign(task)
-    period = _task_period(campaign, task) if campaign else None
-    if period is None:
-        return
-    missing = _missing_units(campaign, period, now)
-    by_unit = hosts_by_unit()
-    for user, units in _group_by_recipient(missing, lambda u: district_hosts(u, by_unit)).values():
-        send_notice([user], _("Escalation: %(n)d units have not reported for %(name)s (%(period)s)", n=len(units),
-                              name=campaign.name, period=period.label),
-                    _("Still missing %(delay)d minutes after the cut-off: %(units)s. Please follow up with them.",
-                      delay=campaign.escalation_minutes, units=_unit_list(units)),
-                    task=task, campaign_id=campaign.id)
-    task.payload = {**(task.payload or {}), "missing": [u.code for u in missing]}
-    db.session.commit()
-
-
-@task_handler("campaign.summary")
-def run_summary(task: ScheduledTask, now: datetime) -> None:
+def send_period_summary(campaign: Campaign, period: Period, now: datetime, *,
+                        task: ScheduledTask | None = None) -> None:
     """At a period's end: the period's completeness and the cumulative progress, to operators."""
-    campaign = _task_campaign(task)
-    period = _task_period(campaign, task) if campaign else None
-    if period is None:
-        return
     subject, body = summary_text(campaign, period, now)
     send_notice(operators(), subject, body, task=task, campaign_id=campaign.id)
-    db.session.commit()
 
 
 # --------------------------------------------------------------------------------------------

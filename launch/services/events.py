@@ -1,7 +1,7 @@
 """Launch events: creation and edits, the lifecycle, readiness, reminders, absence, and their tasks.
 
 Lifecycle: draft -> scheduled -> testing (connection-test window) -> live -> ended; or cancelled.
-Scheduling an event plans its tasks (rows run by the scheduler's sweep, see `scheduling`):
+Scheduling an event plans its tasks (rows run by the scheduler, see `launch.jobs.event_tasks`):
 
 - `event.state` {"to": testing|live|ended}: at start - test window, at start, at end;
 - `event.readiness` {"stage": test_window|t15}: verdict per invited point, stored (`ReadinessCheck`);
@@ -67,6 +67,8 @@ TASK_LABELS = {
     "event.absence": _l("Absence check"),
 }
 READINESS_LATE_STAGE_MINUTES = 15
+#: Task kinds with no point once their time is past: not planned then (the runner records them missed).
+PERISHABLE_TASKS = ("event.reminder", "event.readiness")
 MAX_OFFSET_MINUTES = 30 * 24 * 60
 MAX_OFFSETS = 10
 DEMO_TITLE = "Lễ phát động Phong trào chuyển đổi số tỉnh Quảng Ngãi"
@@ -602,7 +604,7 @@ def create_event(data: dict[str, Any], *, actor: User | None = None, now: dateti
                  user=actor, target=event, details={"invited": len(clean["units"])})
     after: list = []
     if publish:
-        after = _transition(event, "scheduled", now=now, actor=actor)
+        after = transition(event, "scheduled", now=now, actor=actor)
     db.session.commit()
     _run(after)
     return event
@@ -645,7 +647,7 @@ def update_event(event: Event, data: dict[str, Any], *, actor: User | None = Non
     if event.state in ("scheduled", "testing"):
         db.session.flush()
         if event.state == "testing" and moved and now < event.start_dt - timedelta(minutes=event.test_window_minutes):
-            after += _transition(event, "scheduled", now=now, actor=actor, force=True)
+            after += transition(event, "scheduled", now=now, actor=actor, force=True)
         _sync_tasks(event, now, moved=moved or bool({"reminder_offsets", "test_window_minutes",
                                                       "absence_grace_minutes"} & set(changes)))
         if moved:
@@ -705,7 +707,7 @@ def _run(callbacks: list) -> None:
         callback()
 
 
-def _transition(event: Event, to: str, *, now: datetime, actor: User | None = None, force: bool = False,
+def transition(event: Event, to: str, *, now: datetime, actor: User | None = None, force: bool = False,
                 reason: str | None = None) -> list:
     """Change the state in the session (caller commits); returns the announcements to make after the commit."""
     old = event.state
@@ -740,7 +742,7 @@ def change_state(event: Event, to: str, *, actor: User | None = None, now: datet
                                               new=STATE_LABELS.get(to, to)), status=409)
     if to == "scheduled" and event.start_dt <= now:
         raise DomainError("start_in_past", _("The start is past: move the event before scheduling it."), status=409)
-    after = _transition(event, to, now=now, actor=actor)
+    after = transition(event, to, now=now, actor=actor)
     db.session.commit()
     _run(after)
     return event
@@ -755,7 +757,7 @@ def cancel_event(event: Event, *, actor: User | None = None, reason: str | None 
                           status=409)
     reason = (reason or "").strip()[:300] or None
     was_draft = event.state == "draft"
-    after = _transition(event, "cancelled", now=now, actor=actor, reason=reason)
+    after = transition(event, "cancelled", now=now, actor=actor, reason=reason)
     if not was_draft:
         for user, _points in host_recipients(event).items():
             with force_locale(user.locale or "vi"):
@@ -809,12 +811,11 @@ def _sync_tasks(event: Event, now: datetime, *, moved: bool) -> None:
         select(ScheduledTask).where(ScheduledTask.event_id == event.id, ScheduledTask.status == "pending"))}
     ran = set() if moved else {_key(t.kind, t.payload) for t in db.session.scalars(
         select(ScheduledTask).where(ScheduledTask.event_id == event.id, ScheduledTask.status != "pending"))}
-    perishable = scheduling.PERISHABLE_KINDS | {"event.reminder", "event.readiness"}
     wanted = set()
     for kind, due, payload in plan(event):
         key = _key(kind, payload)
         wanted.add(key)
-        if kind in perishable and due <= now:
+        if kind in PERISHABLE_TASKS and due <= now:
             if kind == "event.readiness" and payload.get("stage") == "test_window" and event.start_dt > now:
                 due = now
             else:
@@ -841,32 +842,18 @@ def _notify_hosts_moved(event: Event, old_start: datetime, now: datetime) -> Non
         notifications.send_notice([user], subject, body, event_id=event.id, now=now)
 
 
-def _task_event(task: ScheduledTask) -> Event | None:
-    return db.session.get(Event, task.event_id) if task.event_id else None
+def may_advance(event: Event, to: str) -> bool:
+    """Whether the event's clock may move it on to `to` (never backwards; draft, ended, cancelled stay)."""
+    if to not in STATE_ORDER or event.state in ("draft", *TERMINAL_STATES):
+        return False
+    return STATE_ORDER[to] > STATE_ORDER[event.state]
 
 
-@scheduling.task_handler("event.state")
-def run_state_task(task: ScheduledTask, now: datetime) -> list:
-    """Move the event on at its time (never backwards; a cancelled or ended event stays)."""
-    event = _task_event(task)
-    to = (task.payload or {}).get("to")
-    if event is None or to not in STATE_ORDER:
-        task.last_error = "skipped: no event or no target state"
-        return []
-    if event.state in ("draft", *TERMINAL_STATES) or STATE_ORDER[to] <= STATE_ORDER[event.state]:
-        task.last_error = f"skipped: the event is already {event.state}"
-        return []
-    return _transition(event, to, now=now)
+def record_readiness(event: Event, stage: str, now: datetime, *, task: ScheduledTask | None = None) -> list:
+    """Store each invited point's verdict at `stage` and tell the operators which points are not ready.
 
-
-@scheduling.task_handler("event.readiness", perishable=True)
-def run_readiness_task(task: ScheduledTask, now: datetime) -> list:
-    """Store each invited point's verdict and tell the operators which points are not ready."""
-    event = _task_event(task)
-    stage = (task.payload or {}).get("stage", "test_window")
-    if event is None or event.state not in ("scheduled", "testing"):
-        task.last_error = f"skipped: the event is {event.state if event else 'gone'}"
-        return []
+    The caller commits; returns the announcements to make after the commit.
+    """
     db.session.execute(ReadinessCheck.__table__.delete().where(
         ReadinessCheck.event_id == event.id, ReadinessCheck.stage == stage))
     verdicts = readiness(event)
@@ -920,26 +907,19 @@ def reminder_text(event: Event, user: User, points: list[EventPoint], offset: in
     return subject, "\n".join(lines)
 
 
-@scheduling.task_handler("event.reminder", perishable=True)
-def run_reminder_task(task: ScheduledTask, now: datetime) -> None:
-    """Send the reminder to every host of the invited points (one notice each, listing their points)."""
-    event = _task_event(task)
-    if event is None or event.state not in ("scheduled", "testing"):
-        task.last_error = f"skipped: the event is {event.state if event else 'gone'}"
-        return
-    offset = int((task.payload or {}).get("offset", 0))
+def send_reminders(event: Event, offset: int, now: datetime, *, task: ScheduledTask | None = None) -> None:
+    """The reminder `offset` minutes before the start, to every host of the invited points (one notice
+    each, listing their points). The caller commits."""
     for user, points in host_recipients(event).items():
         subject, body = reminder_text(event, user, points, offset)
         notifications.send_notice([user], subject, body, task=task, event_id=event.id, now=now)
 
 
-@scheduling.task_handler("event.absence")
-def run_absence_task(task: ScheduledTask, now: datetime) -> list:
-    """At start + grace: invited points not checked in are flagged absent; operators are told."""
-    event = _task_event(task)
-    if event is None or event.state not in ("scheduled", "testing", "live"):
-        task.last_error = f"skipped: the event is {event.state if event else 'gone'}"
-        return []
+def flag_absent(event: Event, now: datetime, *, task: ScheduledTask | None = None) -> list:
+    """Invited points not checked in are flagged absent and the operators told; the caller commits.
+
+    Returns the announcements to make after the commit.
+    """
     absent = [p for p in invited_points(event) if p.checked_in_dt is None and p.absent_dt is None]
     for point in absent:
         point.absent_dt = now
