@@ -42,3 +42,9 @@ def parse_local_dt(value: Any) -> datetime | None:
         return as_utc(datetime.fromisoformat(str(value).strip()))
     except ValueError:
         return None
+
+
+def local_text(value: datetime | None, fmt: str = "%d/%m/%Y %H:%M") -> str:
+    """`value` in Asia/Ho_Chi_Minh as text for notices and exports ("" for None)."""
+    local = to_local(value)
+    return local.strftime(fmt) if local else ""

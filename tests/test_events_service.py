@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from launch.demo import events as demo_events
 from launch.extensions import db
 from launch.jobs.tasks import run_due_tasks
 from launch.models import Activity, AuditEntry, Event, EventPoint, Notification, ScheduledTask, Unit
@@ -337,8 +338,8 @@ def test_calendar_groups_events_by_local_day(published, users):
 
 
 def test_seed_demo_is_idempotent_and_soon(users):
-    first = events.seed_demo(users["operator"])
-    second = events.seed_demo(users["operator"])
+    first = demo_events.seed_demo(users["operator"])
+    second = demo_events.seed_demo(users["operator"])
     assert first.id == second.id
     assert db.session.scalar(select(func.count()).select_from(Event)) == 1
     assert first.state == "scheduled" and len(events.invited_points(first)) == 186

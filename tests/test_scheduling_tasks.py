@@ -68,7 +68,7 @@ def test_killed_mid_run_is_recovered_and_sent_once(reminder, monkeypatch):
     def killed(*args, **kwargs):
         raise KeyboardInterrupt  # the process dies inside the handler: nothing of its work commits
 
-    monkeypatch.setattr("launch.services.events.reminder_text", killed)
+    monkeypatch.setattr("launch.services.events.notices.reminder_text", killed)
     with pytest.raises(KeyboardInterrupt):
         tasks.run_due_tasks(due)
     db.session.rollback()
@@ -187,7 +187,7 @@ def test_concurrent_reminders_are_sent_once_on_postgres(request):
         create_user("h2", "password123", "host", unit_codes=("21046",))
         event = make_event(start_dt=START)
         event.reminder_offsets = [20, 15]
-        events._sync_tasks(event, NOW, moved=False)
+        events.sync_tasks(event, NOW, moved=False)
         db.session.commit()
         event_id = event.id
     barrier = threading.Barrier(2)

@@ -1,6 +1,7 @@
 """Domain errors carry a machine code; handlers turn them into a status and a translated message."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -51,3 +52,16 @@ class ValidationFailed(DomainError):
         out = super().to_dict()
         out["errors"] = [str(e) for e in self.errors]
         return out
+
+
+@dataclass
+class FieldError:
+    """One refused input of a form: `code` for machines and tests, `message` (translated) for people,
+    `field` the input it belongs to (the form shows the message next to it)."""
+
+    code: str
+    message: Any
+    field: str | None = None
+
+    def __str__(self) -> str:
+        return str(self.message)

@@ -18,7 +18,8 @@ from sqlalchemy import func, select
 from launch.clock import utcnow
 from launch.extensions import db
 from launch.models import Activity, AttendeeCheckin, Event, EventPoint, PointProblem, Unit, User
-from launch.services.wall import HOST_GROUP, district_group, get_event, load_tiles
+from launch.services.events.queries import get_event
+from launch.services.wall import HOST_GROUP, district_group, load_tiles
 
 #: Machine values of a point's attendance.
 ON_TIME, LATE, ABSENT, PENDING = "on_time", "late", "absent", "pending"

@@ -20,7 +20,7 @@ from sqlalchemy.orm import aliased
 from launch.clock import utcnow
 from launch.extensions import db
 from launch.models import Activity, AttendeeCheckin, Event, EventPoint, PointProblem, Unit
-from launch.services.errors import NotFound
+from launch.services.events.queries import get_event
 
 #: Every tile status, in priority order (the first that applies wins).
 STATUSES = ("problem", "signal_lost", "live", "checked_in", "absent", "tested", "invited")
@@ -44,16 +44,6 @@ def wall_room(event_id: int, district_id: int | None = None) -> str:
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
-
-
-def get_event(event_id: int) -> Event:
-    """The event, or NotFound."""
-    event = db.session.get(Event, event_id)
-    if event is None:
-        from flask_babel import gettext as _
-
-        raise NotFound("event_not_found", _("This event does not exist."))
-    return event
 
 
 def event_info(event: Event, now: datetime | None = None) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from flask_login import current_user
 
 from launch.extensions import csrf
 from launch.models import EventPoint
-from launch.services import api_tokens, checkin, roster
+from launch.services import api_tokens, checkin, events, roster
 from launch.services.access import can_act_for, can_read_all, scoped_unit_ids
 from launch.services.errors import Forbidden
 from launch.web.checkin import checkin_limit
@@ -116,7 +116,7 @@ def point_roster(point_id: int) -> Any:
 @api_auth
 def search_attendees(event_id: int) -> Any:
     """Search the whole roster by name (diacritics ignored): `?q=binh thanh`."""
-    event = checkin.get_event(event_id)
+    event = events.get_event(event_id)
     user = g.api_user
     if not can_read_all(user):
         scope = scoped_unit_ids(user) or set()

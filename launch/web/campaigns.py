@@ -23,7 +23,7 @@ from sqlalchemy import select
 from launch.clock import utcnow
 from launch.extensions import db
 from launch.models import Event, Unit
-from launch.models.campaigns import TEAM_LEVELS
+from launch.models.campaigns import TEAM_LEVELS, Campaign, TargetOverride
 from launch.services import campaigns as svc
 from launch.services import teams as team_svc
 from launch.services.access import can_act_for, can_read_all
@@ -66,7 +66,7 @@ def inject_campaign_helpers() -> dict:
     def open_campaigns_summary() -> list[dict[str, Any]]:
         if not current_user.is_authenticated:
             return []
-        stmt = svc.campaigns_for(current_user).where(svc.Campaign.state == "open").limit(5)
+        stmt = svc.campaigns_for(current_user).where(Campaign.state == "open").limit(5)
         out = []
         for campaign in db.session.scalars(stmt):
             data = svc.progress(campaign, user=current_user)
@@ -236,7 +236,7 @@ def targets(campaign_id: int):  # noqa: ANN201
     page = ListPage(units, _page_arg(), current_app.config["ITEMS_PER_PAGE"])
     rule_targets = {}
     overrides = {(o.unit_id, o.metric_id): o.target for o in
-                 db.session.scalars(select(svc.TargetOverride).where(svc.TargetOverride.campaign_id == campaign.id))}
+                 db.session.scalars(select(TargetOverride).where(TargetOverride.campaign_id == campaign.id))}
     members = team_svc.members_rolled_up()
     for unit in page.items:
         for m in metrics:

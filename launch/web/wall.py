@@ -22,7 +22,7 @@ from flask_login import current_user, login_required
 from launch.extensions import csrf, db
 from launch.models import Unit
 from launch.realtime import snapshots
-from launch.services import access, meeting, presence, reports, wall
+from launch.services import access, events, meeting, presence, reports, wall
 from launch.services.text import small_int
 
 bp = Blueprint("wall", __name__, url_prefix="/wall")
@@ -107,7 +107,7 @@ def js_labels() -> dict[str, Any]:
 
 def _render_wall(event_id: int, district_id: int | None, projector: bool) -> str:
     _authorize(district_id)
-    event = wall.get_event(event_id)
+    event = events.get_event(event_id)
     district = _district(district_id)
     districts = []
     if district is None:
