@@ -11,8 +11,8 @@ from launch.clock import as_utc, utcnow
 from launch.demo import campaigns as demo_campaigns
 from launch.extensions import db
 from launch.jobs.tasks import run_due_tasks
-from launch.models import AuditEntry, Notification, ScheduledTask, Unit
-from launch.models.campaigns import Campaign, ProgressReport, Team
+from launch.models import AuditEntry, Notification, ScheduledTask, Team, Unit
+from launch.models.campaigns import Campaign, ProgressReport
 from launch.services import campaigns as svc
 from launch.services import teams as team_svc
 from launch.services.errors import DomainError, Forbidden, ValidationFailed

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from launch.clock import utcnow
 from launch.extensions import db
-from launch.models.checkins import ApiToken
+from launch.models import ApiToken
 from launch.services import api_tokens
 from tests.factories import make_event, point_of
 from tests.test_checkin_support import add_attendee

@@ -8,8 +8,7 @@ from sqlalchemy import func, select
 
 from launch.demo.campaigns import demo_teams_csv
 from launch.extensions import db
-from launch.models import AuditEntry, Unit
-from launch.models.campaigns import Team
+from launch.models import AuditEntry, Team, Unit
 from launch.services import teams as svc
 from launch.services.errors import ValidationFailed
 

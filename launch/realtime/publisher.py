@@ -271,7 +271,7 @@ def _ensure_sender(app: Flask, relay: WallRelay, interval: float) -> None:
 def _release_at_exit(relay: WallRelay) -> None:
     try:
         relay.release_lease()
-    except Exception:  # noqa: BLE001  (Redis away: the lease expires by itself)
+    except Exception:  # Redis away: the lease expires by itself
         log.debug("lease not released at exit", exc_info=True)
 
 
@@ -304,7 +304,7 @@ def _sender_loop(app: Flask, relay: WallRelay, interval: float) -> None:
                 _send(app, relay.drain())
                 relay.sent()
             time.sleep(max(0.0, interval - (time.monotonic() - started)))
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.warning("wall sender: Redis or database unavailable, retrying", exc_info=True)
             time.sleep(1.0)
 

@@ -281,4 +281,3 @@ def update_unit(unit: Unit, data: dict[str, Any], *, actor: User | None = None) 
             setattr(unit, key, new)
     db.session.commit()
     return list(changes)
-

@@ -4,73 +4,28 @@ The host's page (static/js/presence.js) holds a Socket.IO connection and sends a
 few seconds; each one stores `EventPoint.last_seen_dt`. A page silent for longer than
 PRESENCE_TIMEOUT_SECONDS shows "signal lost": `check_presence` (a scheduler job) records that in the
 activity feed and announces it, and the next heartbeat brings the point back to "live" by itself.
-Everything lives in the database, so it works the same with one process or several.
+Everything lives in the database, so it works the same with one process or several. The page
+proves which point it is with a signed token (`presence_token`, kept with the other signed tokens
+in `launch.services.tokens`).
 """
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-from flask import current_app
-from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 
 from launch.clock import utcnow
 from launch.extensions import db
 from launch.models import Activity, Event, EventPoint
+from launch.services.tokens import point_for_token as point_for_token  # the page's token, signed with the others
+from launch.services.tokens import presence_token as presence_token
 from launch.services.wall import PRESENCE_KINDS, PRESENCE_STATES, presence_timeout
 from launch.signals import wall_change
-
-TOKEN_SALT = "launch.presence"
 
 
 def heartbeat_seconds() -> int:
     """How often a host page says it is there: a third of the timeout, at most 15 s."""
     return max(2, min(15, int(presence_timeout().total_seconds() // 3)))
-
-
-def _serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=TOKEN_SALT)
-
-
-def presence_token(point: EventPoint) -> str:
-    """The token a point's host page presents (data-token): signed point id + its token version."""
-    return _serializer().dumps({"p": point.id, "v": point.token_version})
-
-
-def point_for_token(token: str | None, point_id: Any = None) -> EventPoint | None:
-    """The point a presence token, or the point's QR check-in token, names; None if neither.
-
-    Both are revoked with the point's QR codes (they carry its token version).
-    """
-    if not token:
-        return None
-    claimed: tuple[Any, Any] | None = None
-    try:
-        data = _serializer().loads(token)
-        if isinstance(data, dict):
-            claimed = (data.get("p"), data.get("v"))
-    except BadSignature:
-        claimed = _site_claim(token)
-    if claimed is None or (point_id not in (None, "") and str(claimed[0]) != str(point_id)):
-        return None
-    point = db.session.get(EventPoint, claimed[0])
-    if point is None or point.token_version != claimed[1]:
-        return None
-    return point
-
-
-def _site_claim(token: str) -> tuple[int, int] | None:
-    """(point id, version) of the check-in QR token, if the check-in feature's tokens accept it."""
-    try:
-        from launch.services.tokens import read_site_token
-    except ImportError:
-        return None
-    try:
-        claim = read_site_token(token)
-    except Exception:  # noqa: BLE001  (not a site token)
-        return None
-    return claim.event_point_id, claim.version
 
 
 def _last_presence_kind(point_ids: list[int]) -> dict[int, str]:

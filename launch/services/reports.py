@@ -13,11 +13,11 @@ from typing import Any
 
 from flask_babel import format_datetime
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from launch.clock import utcnow
 from launch.extensions import db
-from launch.models import Activity, AttendeeCheckin, Event, EventPoint, PointProblem, Unit, User
+from launch.models import Activity, Event, EventPoint, PointProblem, Unit, User
 from launch.services.events.queries import get_event
 from launch.services.wall import HOST_GROUP, district_group, load_tiles
 
@@ -238,7 +238,3 @@ def timeline(event_id: int, district_id: int | None = None, now: datetime | None
             "start_at": event.start_dt.isoformat(), "labels": labels,
             "checked_in": checked, "in_call": in_call, "page_live": live}
 
-
-def attendee_checkin_count(event_id: int) -> int:
-    """How many attendees checked in at the event."""
-    return db.session.scalar(select(func.count(AttendeeCheckin.id)).where(AttendeeCheckin.event_id == event_id)) or 0

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from launch.extensions import db
 from launch.models import Unit, User
-from launch.models.campaigns import TEAM_LEVELS, Team
+from launch.models.teams import TEAM_LEVELS, Team
 from launch.services import audit
 from launch.services.csvfile import LineError, csv_lines, decode_csv_bytes, open_csv, refused
 from launch.services.errors import NotFound, ValidationFailed

@@ -82,4 +82,3 @@ def authenticate(username: str, password: str) -> User | None:
     user.last_login_dt = utcnow()
     db.session.commit()
     return user
-

@@ -26,7 +26,7 @@ STATUS_LABELS = {"pending": _l("Waiting"), "running": _l("Running"), "done": _l(
 class DatabaseIntConverter(IntegerConverter):
     """`<int:...>` limited to a 32-bit INTEGER primary key (PostgreSQL's and SQLite's ids fit)."""
 
-    def __init__(self, map, *args, **kwargs) -> None:  # noqa: A002, ANN001, ANN002, ANN003
+    def __init__(self, map, *args, **kwargs) -> None:  # noqa: ANN001
         kwargs.setdefault("max", MAX_ID)
         super().__init__(map, *args, **kwargs)
 
@@ -49,7 +49,7 @@ def register_web(app: Flask) -> None:
         app.register_blueprint(module.bp)
 
     @app.before_request
-    def bounded_page_number():  # noqa: ANN202
+    def bounded_page_number():
         """?page= past any list is a 404, not an OFFSET the database cannot hold (a 500)."""
         try:
             page = int(request.args.get("page") or 1)
@@ -60,14 +60,14 @@ def register_web(app: Flask) -> None:
         return None
 
     @app.errorhandler(DomainError)
-    def domain_error(exc: DomainError):  # noqa: ANN202
+    def domain_error(exc: DomainError):
         if wants_json():
             return jsonify(exc.to_dict()), exc.status
         return render_template("error.html", code=exc.code, message=exc.message,
                                errors=getattr(exc, "errors", []), status=exc.status), exc.status
 
     @app.errorhandler(CSRFError)
-    def csrf_error(exc: CSRFError):  # noqa: ANN202
+    def csrf_error(exc: CSRFError):
         message = _("The form expired or was sent twice. Reload the page and try again; nothing was saved.")
         if wants_json():
             return jsonify({"ok": False, "code": "csrf_failed", "message": message}), 400
@@ -75,7 +75,7 @@ def register_web(app: Flask) -> None:
         return redirect(request.referrer or url_for("main.home"))
 
     @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException):  # noqa: ANN202
+    def http_error(exc: HTTPException):
         messages = {
             400: _("The request was not understood."),
             401: _("Please sign in."),
@@ -96,7 +96,7 @@ def register_web(app: Flask) -> None:
     @app.errorhandler(OperationalError)
     @app.errorhandler(InterfaceError)
     @app.errorhandler(PoolTimeoutError)
-    def database_unavailable(exc: Exception):  # noqa: ANN202
+    def database_unavailable(exc: Exception):
         """The database refused or dropped the connection (or the pool is exhausted): 503, try again.
 
         pool_pre_ping replaces dead connections, so the next request after the database is back works.
@@ -123,7 +123,7 @@ def register_web(app: Flask) -> None:
         return response
 
     @app.errorhandler(Exception)
-    def unexpected(exc: Exception):  # noqa: ANN202
+    def unexpected(exc: Exception):
         if isinstance(exc, HTTPException):
             return http_error(exc)
         if isinstance(exc, (OverflowError, sa_exc.DataError)):

@@ -330,4 +330,3 @@ def openapi_spec() -> dict[str, Any]:
             },
         },
     }
-

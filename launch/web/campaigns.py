@@ -23,7 +23,8 @@ from sqlalchemy import select
 from launch.clock import utcnow
 from launch.extensions import db
 from launch.models import Event, Unit
-from launch.models.campaigns import TEAM_LEVELS, Campaign, TargetOverride
+from launch.models.campaigns import Campaign, TargetOverride
+from launch.models.teams import TEAM_LEVELS
 from launch.services import campaigns as svc
 from launch.services import teams as team_svc
 from launch.services.access import can_act_for, can_read_all
@@ -100,7 +101,7 @@ def _form_data(form) -> dict[str, Any]:  # noqa: ANN001
     return data
 
 
-def _render_form(data: dict[str, Any], errors: list, campaign=None, status: int = 200):  # noqa: ANN001, ANN202
+def _render_form(data: dict[str, Any], errors: list, campaign=None, status: int = 200):  # noqa: ANN001
     metrics = list(data.get("metrics") or [])
     metrics += [{"key": None, "label": "", "target_rule": "none", "target_value": None}] * (
         svc.MAX_METRICS - len(metrics))

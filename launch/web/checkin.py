@@ -62,7 +62,7 @@ def checkin_rate_key() -> str:
 checkin_limit = limiter.limit(checkin_rate_limit, key_func=checkin_rate_key, methods=["POST"])
 
 
-def _point_for_host(point_id: int):  # noqa: ANN202
+def _point_for_host(point_id: int):
     point = checkin.get_point(point_id)
     if not can_act_for(current_user, point.unit_id):
         abort(403)
