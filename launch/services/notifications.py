@@ -28,7 +28,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import Select, func, or_, select, update
 
-from launch.clock import utcnow
+from launch.clock import iso, utcnow
 from launch.extensions import db
 from launch.models import Notification, NotificationChannel, ScheduledTask, User
 from launch.models.notifications import CHANNEL_KINDS
@@ -133,7 +133,7 @@ def webhook_payload(notice: Notification) -> dict[str, Any]:
         },
         "event_id": notice.event_id,
         "campaign_id": notice.campaign_id,
-        "created": notice.created_dt.isoformat() if notice.created_dt else None,
+        "created": iso(notice.created_dt),
     }
 
 

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from launch.clock import utcnow
+from launch.clock import iso, utcnow
 from launch.extensions import db
 from launch.models import Activity, Event, EventPoint
 from launch.services.tokens import point_for_token as point_for_token  # the page's token, signed with the others
@@ -56,7 +56,7 @@ def record_heartbeat(point_id: int, now: datetime | None = None) -> bool:
         last_kind = _last_presence_kind([point.id]).get(point.id)
         kind = "presence_back" if last_kind == "presence_lost" or previous is not None else "presence_connected"
         db.session.add(Activity(event_id=point.event_id, event_point_id=point.id, kind=kind, created_dt=now,
-                                data={"last_seen": previous.isoformat() if previous else None}))
+                                data={"last_seen": iso(previous)}))
     db.session.commit()
     if appeared:
         wall_change(point.event_id, "presence", point.id)
@@ -85,7 +85,7 @@ def check_presence(now: datetime | None = None) -> int:
     lost = [row for row in silent if last.get(row.id) != "presence_lost"]
     for row in lost:
         db.session.add(Activity(event_id=row.event_id, event_point_id=row.id, kind="presence_lost", created_dt=now,
-                                data={"last_seen": row.last_seen_dt.isoformat()}))
+                                data={"last_seen": iso(row.last_seen_dt)}))
     if lost:
         db.session.commit()
     for row in lost:

@@ -17,7 +17,7 @@ from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
-from launch.clock import utcnow
+from launch.clock import iso, utcnow
 from launch.extensions import db
 from launch.models import Activity, AttendeeCheckin, Event, EventPoint, PointProblem, Unit
 from launch.services.events.queries import get_event
@@ -42,19 +42,15 @@ def wall_room(event_id: int, district_id: int | None = None) -> str:
     return f"wall:{event_id}" if district_id is None else f"wall:{event_id}:d:{district_id}"
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
-
 def event_info(event: Event, now: datetime | None = None) -> dict[str, Any]:
     """The event's header facts: state and times, plus the server's now for the countdown."""
     return {
         "id": event.id,
         "title": event.title,
         "state": event.state,
-        "start_at": _iso(event.start_dt),
-        "end_at": _iso(event.end_dt),
-        "now": _iso(now or utcnow()),
+        "start_at": iso(event.start_dt),
+        "end_at": iso(event.end_dt),
+        "now": iso(now or utcnow()),
     }
 
 
@@ -136,7 +132,7 @@ def load_tiles(event: Event, point_ids: set[int] | None = None, now: datetime | 
             "district_name": group_name,
             "order": [0 if point.is_host else 1, group_code, 0 if unit.id == group_id else 1, unit.code],
             "checked_in": point.checked_in_dt is not None,
-            "checked_in_at": _iso(point.checked_in_dt),
+            "checked_in_at": iso(point.checked_in_dt),
             "checkin_method": point.checkin_method,
             "tested": point.connection_tested_dt is not None,
             "absent": point.absent_dt is not None and point.checked_in_dt is None,
@@ -144,12 +140,12 @@ def load_tiles(event: Event, point_ids: set[int] | None = None, now: datetime | 
             "expected": point.expected_attendance or 0,
             "attendees": int(n_attendees or 0),
             "in_call": bool(point.in_call),
-            "call_joined_at": _iso(point.call_joined_dt),
+            "call_joined_at": iso(point.call_joined_dt),
             "page_live": page_live,
             "signal_lost": bool(presence_applies and seen and not page_live),
-            "last_seen_at": _iso(seen),
+            "last_seen_at": iso(seen),
             "problem": (
-                {"kind": problem.kind, "text": problem.text or "", "at": _iso(problem.reported_dt)} if problem else None
+                {"kind": problem.kind, "text": problem.text or "", "at": iso(problem.reported_dt)} if problem else None
             ),
             "host_name": unit.host_name or "",
             "host_phone": unit.host_phone or "",
@@ -235,7 +231,7 @@ def recent_activity(event_id: int, point_ids: set[int] | None = None, limit: int
     if point_ids is not None:
         stmt = stmt.where(Activity.event_point_id.in_(point_ids or {-1}))
     return [
-        {"id": a.id, "kind": a.kind, "at": _iso(a.created_dt), "point_id": a.event_point_id,
+        {"id": a.id, "kind": a.kind, "at": iso(a.created_dt), "point_id": a.event_point_id,
          "point_name": name or "", "data": a.data or {}}
         for a, name in db.session.execute(stmt)
     ]

@@ -20,7 +20,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from launch.clock import utcnow
+from launch.clock import iso, utcnow
 from launch.extensions import db
 from launch.models import Event, Unit
 from launch.models.campaigns import Campaign, TargetOverride
@@ -206,7 +206,7 @@ def dashboard_data(campaign_id: int):  # noqa: ANN201
     ctx = _dashboard_context(campaign, _dashboard_args())
     body = svc.progress_json(ctx["d"], rows=ctx["filtered"])
     body["html"] = render_template("campaigns/_live.html", **ctx)
-    body["generated"] = utcnow().isoformat()
+    body["generated"] = iso(utcnow())
     return jsonify(body)
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
-from launch.clock import as_utc, utcnow
+from launch.clock import as_utc, iso, utcnow
 from launch.extensions import db
 from launch.models import Activity, Attendee, AttendeeCheckin, EventPoint, User
 from launch.services.checkin.rules import (
@@ -25,7 +25,6 @@ from launch.services.checkin.rules import (
     announce,
     audit_refusal,
     check_window,
-    iso,
     local_time,
     point_label,
     require_scope,

@@ -16,6 +16,7 @@ from flask_babel import format_datetime
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
+from launch.clock import iso
 from launch.extensions import db
 from launch.models import AttendeeCheckin, Event, EventPoint, User
 from launch.services import audit
@@ -67,11 +68,6 @@ class CheckinResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {"ok": True, "code": self.code, "message": self.message, **self.data}
-
-
-def iso(value: datetime | None) -> str | None:
-    """A time on the wire (the answers, the API)."""
-    return value.isoformat().replace("+00:00", "Z") if value else None
 
 
 def local_time(value: datetime | None) -> str:

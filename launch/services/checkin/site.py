@@ -10,7 +10,7 @@ from datetime import datetime
 from flask_babel import gettext as _
 from sqlalchemy import update
 
-from launch.clock import utcnow
+from launch.clock import iso, utcnow
 from launch.extensions import db
 from launch.models import Activity, EventPoint, User
 from launch.services import audit
@@ -20,7 +20,6 @@ from launch.services.checkin.rules import (
     announce,
     audit_refusal,
     check_window,
-    iso,
     local_time,
     point_label,
     point_state,

@@ -20,7 +20,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from launch.clock import utcnow
+from launch.clock import iso, utcnow
 from launch.extensions import db
 from launch.models import Activity, Event, ScheduledTask, User
 from launch.services import audit, notifications, scheduling
@@ -62,7 +62,7 @@ def transition(event: Event, to: str, *, now: datetime, actor: User | None = Non
     elif to in TERMINAL_STATES:
         scheduling.cancel_tasks(event_id=event.id, now=now, reason=f"event {to}")
     event_id = event.id
-    data = {"state": to, "from": old, "at": now.isoformat(), "by": by}
+    data = {"state": to, "from": old, "at": iso(now), "by": by}
     return [lambda: wall_change(event_id, "state", data=data)]
 
 

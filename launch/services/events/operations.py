@@ -10,7 +10,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 
-from launch.clock import to_local, utcnow
+from launch.clock import iso, to_local, utcnow
 from launch.extensions import db
 from launch.models import AgendaItem, Event, EventPoint, Unit, User
 from launch.services import audit
@@ -136,7 +136,7 @@ def update_event(event: Event, data: dict[str, Any], *, actor: User | None = Non
     if changes:
         audit.record("event.updated", f"event {event.id} {event.title!r}: {', '.join(changes)} changed", user=actor,
                      target=event, details={"changed": changes, **point_changes,
-                                            "from": [old_start.isoformat(), old_end.isoformat()] if moved else None})
+                                            "from": [iso(old_start), iso(old_end)] if moved else None})
     if event.state in ("scheduled", "testing"):
         db.session.flush()
         if event.state == "testing" and moved and now < event.start_dt - timedelta(minutes=event.test_window_minutes):
