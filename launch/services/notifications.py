@@ -33,7 +33,7 @@ from launch.extensions import db
 from launch.models import Notification, NotificationChannel, ScheduledTask, User
 from launch.models.notifications import CHANNEL_KINDS
 from launch.services import audit
-from launch.services.errors import NotFound, ValidationFailed
+from launch.services.errors import NotFound, ValidationFailed, all_or_nothing
 from launch.services.text import small_int
 
 log = logging.getLogger(__name__)
@@ -343,6 +343,7 @@ def _clean_channel(kind: str, name: str, config: dict[str, Any], existing: dict 
     return clean
 
 
+@all_or_nothing
 def create_channel(kind: str, name: str, config: dict[str, Any], *, is_enabled: bool = True,
                    actor: User | None = None) -> NotificationChannel:
     """Add an e-mail or webhook channel; every notice sent from now on also goes through it."""
@@ -356,6 +357,7 @@ def create_channel(kind: str, name: str, config: dict[str, Any], *, is_enabled: 
     return channel
 
 
+@all_or_nothing
 def update_channel(channel: NotificationChannel, name: str, config: dict[str, Any], *, is_enabled: bool,
                    actor: User | None = None) -> NotificationChannel:
     """Change a channel (a blank secret or password keeps the stored one)."""

@@ -23,7 +23,7 @@ from sqlalchemy import select
 from launch.clock import iso, utcnow
 from launch.extensions import db
 from launch.models import Event, Unit
-from launch.models.campaigns import Campaign, TargetOverride
+from launch.models.campaigns import Campaign
 from launch.models.teams import TEAM_LEVELS
 from launch.services import campaigns as svc
 from launch.services import teams as team_svc
@@ -149,7 +149,6 @@ def edit(campaign_id: int):  # noqa: ANN201
         try:
             svc.save_campaign(data, campaign=campaign, actor=current_user)
         except ValidationFailed as exc:
-            db.session.rollback()
             flash(str(exc.message), "error")
             return _render_form(data, exc.errors, campaign=campaign, status=400)
         flash(_("Saved."), "success")
@@ -227,7 +226,6 @@ def targets(campaign_id: int):  # noqa: ANN201
         try:
             changed = svc.set_target_overrides(campaign, values, actor=current_user)
         except ValidationFailed as exc:
-            db.session.rollback()
             flash(str(exc.message), "error")
             errors = exc.errors
         else:
@@ -235,18 +233,8 @@ def targets(campaign_id: int):  # noqa: ANN201
             return redirect(url_for(".targets", campaign_id=campaign.id, page=_page_arg()))
     units = sorted((cu.unit for cu in campaign.units), key=lambda u: u.code)
     page = ListPage(units, _page_arg(), current_app.config["ITEMS_PER_PAGE"])
-    rule_targets = {}
-    overrides = {(o.unit_id, o.metric_id): o.target for o in
-                 db.session.scalars(select(TargetOverride).where(TargetOverride.campaign_id == campaign.id))}
-    members = team_svc.members_rolled_up()
-    for unit in page.items:
-        for m in metrics:
-            rule_targets[(unit.id, m.id)] = (m.target_value if m.target_rule == "fixed" else
-                                             members.get(unit.id, 0) * (m.target_value or 0)
-                                             if m.target_rule == "per_member" else None)
-    return render_template("campaigns/targets.html", campaign=campaign, metrics=metrics, page=page,
-                           rule_targets=rule_targets, overrides=overrides, members=members, errors=errors,
-                           **_labels()), (400 if errors else 200)
+    return render_template("campaigns/targets.html", campaign=campaign, metrics=metrics, page=page, errors=errors,
+                           **svc.target_sheet(campaign, page.items, metrics), **_labels()), (400 if errors else 200)
 
 
 @bp.route("/<int:campaign_id>/report", methods=["GET", "POST"])
@@ -377,7 +365,6 @@ def team_form(team_id: int | None = None):  # noqa: ANN201
         try:
             saved = team_svc.save_team(data, team=team, actor=current_user)
         except ValidationFailed as exc:
-            db.session.rollback()
             flash(str(exc.message), "error")
             errors = exc.errors
         else:

@@ -117,7 +117,6 @@ def edit(event_id: int):  # noqa: ANN201
         try:
             events.update_event(event, _form_data(request.form, new=False), actor=current_user)
         except ValidationFailed as exc:
-            db.session.rollback()
             errors = exc.errors
             flash(str(exc.message), "error")
         else:

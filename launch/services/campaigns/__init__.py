@@ -30,6 +30,8 @@ from launch.services.campaigns.queries import (
     recent_reports_query,
     report_history,
     reporting_districts,
+    rule_target,
+    target_sheet,
     targets,
     visible_unit_ids,
 )
@@ -46,12 +48,12 @@ from launch.services.campaigns.settings import (
 from launch.services.campaigns.templates import TEMPLATES, launch_event, template_defaults
 
 __all__ = [
-    "LEVEL_LABELS", "MAX_METRICS", "MAX_PERIODS", "MAX_VALUE", "RHYTHM_LABELS", "RULE_LABELS", "STATE_LABELS",
-    "STATUS_LABELS", "TEMPLATES", "GroupProgress", "Period", "UnitProgress", "campaign_form_data", "campaigns_for",
-    "cancel_campaign", "chase_missing", "close_campaign", "compute_periods", "cutoff_text", "ensure_can_view",
-    "export_csv", "export_rows", "export_xlsx", "follow_event", "get_campaign", "has_reports", "last_day",
-    "launch_event", "local_midnight", "metric_key", "open_campaign", "periods", "primary_metric", "progress",
-    "progress_json", "recent_reports_query", "report_history", "reporting_districts", "save_campaign",
-    "send_period_summary", "set_target_overrides", "submit_report", "summary_text", "targets", "template_defaults",
-    "validate_campaign", "visible_unit_ids", "write_report",
+    "GroupProgress", "LEVEL_LABELS", "MAX_METRICS", "MAX_PERIODS", "MAX_VALUE", "Period", "RHYTHM_LABELS",
+    "RULE_LABELS", "STATE_LABELS", "STATUS_LABELS", "TEMPLATES", "UnitProgress", "campaign_form_data",
+    "campaigns_for", "cancel_campaign", "chase_missing", "close_campaign", "compute_periods", "cutoff_text",
+    "ensure_can_view", "export_csv", "export_rows", "export_xlsx", "follow_event", "get_campaign", "has_reports",
+    "last_day", "launch_event", "local_midnight", "metric_key", "open_campaign", "periods", "primary_metric",
+    "progress", "progress_json", "recent_reports_query", "report_history", "reporting_districts", "rule_target",
+    "save_campaign", "send_period_summary", "set_target_overrides", "submit_report", "summary_text", "target_sheet",
+    "targets", "template_defaults", "validate_campaign", "visible_unit_ids", "write_report",
 ]

@@ -29,10 +29,11 @@ from launch.services.campaigns.forms import parse_int, validate_campaign
 from launch.services.campaigns.lifecycle import schedule_tasks, state_at
 from launch.services.campaigns.periods import Period, periods
 from launch.services.campaigns.settings import MAX_VALUE
-from launch.services.errors import DomainError, Forbidden, ValidationFailed
+from launch.services.errors import DomainError, Forbidden, ValidationFailed, all_or_nothing
 from launch.signals import campaign_change
 
 
+@all_or_nothing
 def save_campaign(data: dict[str, Any], *, campaign: Campaign | None = None, actor: User | None = None,
                   now: datetime | None = None) -> Campaign:
     """Create a campaign (campaign=None) or change one; schedules its open, reminders, escalations,
@@ -75,6 +76,7 @@ def save_campaign(data: dict[str, Any], *, campaign: Campaign | None = None, act
     return campaign
 
 
+@all_or_nothing
 def set_target_overrides(campaign: Campaign, values: dict[tuple[int, int], Any], *, actor: User | None = None
                          ) -> int:
     """Set (unit_id, metric_id) -> target overrides; blank removes one. Refused whole; returns changes."""

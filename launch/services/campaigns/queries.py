@@ -1,6 +1,8 @@
 """Reading campaigns: one campaign, the ones a user may see, the units they see, targets, report history."""
 from __future__ import annotations
 
+from typing import Any
+
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
@@ -70,24 +72,35 @@ def primary_metric(campaign: Campaign) -> CampaignMetric | None:
     return (with_target or campaign.metrics or [None])[0]
 
 
+def rule_target(metric: CampaignMetric, members: int) -> int | None:
+    """A unit's target by its metric's rule alone: the fixed number, or its team members x N (None: no target)."""
+    if metric.target_rule == "fixed":
+        return metric.target_value
+    if metric.target_rule == "per_member":
+        return members * (metric.target_value or 0)
+    return None
+
+
+def target_overrides(campaign: Campaign) -> dict[tuple[int, int], int]:
+    """(unit_id, metric_id) -> the target an operator set instead of the rule's."""
+    return {(o.unit_id, o.metric_id): o.target for o in
+            db.session.scalars(select(TargetOverride).where(TargetOverride.campaign_id == campaign.id))}
+
+
 def targets(campaign: Campaign, unit_ids: list[int] | None = None) -> dict[tuple[int, int], int | None]:
-    """(unit_id, metric_id) -> the unit's target over the whole campaign (None: no target)."""
+    """(unit_id, metric_id) -> the unit's target over the whole campaign: its override, else its rule's."""
     unit_ids = unit_ids if unit_ids is not None else [cu.unit_id for cu in campaign.units]
     members = members_rolled_up() if any(m.target_rule == "per_member" for m in campaign.metrics) else {}
-    overrides = {(o.unit_id, o.metric_id): o.target for o in
-                 db.session.scalars(select(TargetOverride).where(TargetOverride.campaign_id == campaign.id))}
-    out: dict[tuple[int, int], int | None] = {}
-    for uid in unit_ids:
-        for m in campaign.metrics:
-            if (uid, m.id) in overrides:
-                out[(uid, m.id)] = overrides[(uid, m.id)]
-            elif m.target_rule == "fixed":
-                out[(uid, m.id)] = m.target_value
-            elif m.target_rule == "per_member":
-                out[(uid, m.id)] = members.get(uid, 0) * (m.target_value or 0)
-            else:
-                out[(uid, m.id)] = None
-    return out
+    overrides = target_overrides(campaign)
+    return {(uid, m.id): overrides[(uid, m.id)] if (uid, m.id) in overrides else rule_target(m, members.get(uid, 0))
+            for uid in unit_ids for m in campaign.metrics}
+
+
+def target_sheet(campaign: Campaign, units: list[Unit], metrics: list[CampaignMetric]) -> dict[str, Any]:
+    """What the targets page shows for `units`: each rule's target, the overrides, the team members."""
+    members = members_rolled_up()
+    return {"rule_targets": {(u.id, m.id): rule_target(m, members.get(u.id, 0)) for u in units for m in metrics},
+            "overrides": target_overrides(campaign), "members": members}
 
 
 def report_history(campaign: Campaign, unit_id: int, period_index: int | None = None) -> list[ProgressReport]:

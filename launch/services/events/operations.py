@@ -15,7 +15,7 @@ from launch.extensions import db
 from launch.models import AgendaItem, Event, EventPoint, Unit, User
 from launch.services import audit
 from launch.services.campaigns import follow_event
-from launch.services.errors import DomainError, FieldError, ValidationFailed
+from launch.services.errors import DomainError, FieldError, ValidationFailed, all_or_nothing
 from launch.services.events.forms import clean as clean_form
 from launch.services.events.forms import int_in, refuse
 from launch.services.events.lifecycle import run_after_commit, sync_tasks, transition
@@ -103,6 +103,7 @@ def create_event(data: dict[str, Any], *, actor: User | None = None, now: dateti
     return event
 
 
+@all_or_nothing
 def update_event(event: Event, data: dict[str, Any], *, actor: User | None = None,
                  now: datetime | None = None) -> Event:
     """Edit an event; new times move its pending tasks (and tell the hosts)."""
