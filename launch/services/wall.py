@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import aliased
 
 from launch.clock import iso, utcnow
@@ -79,10 +79,8 @@ def district_group(is_host: bool, unit_id: int, level: str, parent_id: int | Non
     return unit_id if level == "district" or parent_id is None else parent_id
 
 
-def load_tiles(event: Event, point_ids: set[int] | None = None, now: datetime | None = None) -> list[dict[str, Any]]:
-    """Tiles of the event's points (all, or `point_ids`) in wall order, read in one query."""
-    now = now or utcnow()
-    timeout = presence_timeout()
+def _tiles_query(event: Event) -> Select:
+    """Every point of the event with its unit, district, attendee count and newest open problem."""
     parent = aliased(Unit)
     attendees = (
         select(func.count(AttendeeCheckin.id))
@@ -98,60 +96,73 @@ def load_tiles(event: Event, point_ids: set[int] | None = None, now: datetime | 
         .correlate(EventPoint)
         .scalar_subquery()
     )
-    stmt = (
+    return (
         select(EventPoint, Unit, parent.id, parent.name, parent.code, attendees, PointProblem)
         .join(Unit, EventPoint.unit_id == Unit.id)
         .outerjoin(parent, Unit.parent_id == parent.id)
         .outerjoin(PointProblem, PointProblem.id == open_problem)
         .where(EventPoint.event_id == event.id)
     )
+
+
+def _tile(point: EventPoint, unit: Unit, parent: tuple[int | None, str | None, str | None], n_attendees: int | None,
+          problem: PointProblem | None, *, now: datetime, timeout: timedelta, presence_applies: bool) -> dict[str, Any]:
+    """One point's tile (see the module docstring); `parent` is (id, name, code) of the unit's parent."""
+    parent_id, parent_name, parent_code = parent
+    group_id = district_group(point.is_host, unit.id, unit.level, parent_id)
+    if group_id == HOST_GROUP:
+        group_name, group_code = unit.name, ""
+    elif group_id == unit.id:
+        group_name, group_code = unit.name, unit.code
+    else:
+        group_name, group_code = parent_name, parent_code
+    seen = point.last_seen_dt
+    page_live = bool(seen and now - seen <= timeout)
+    tile = {
+        "id": point.id,
+        "unit_id": unit.id,
+        "code": unit.code,
+        "name": unit.name,
+        "level": unit.level,
+        "is_host": bool(point.is_host),
+        "district_id": group_id,
+        "district_name": group_name,
+        "order": [0 if point.is_host else 1, group_code, 0 if unit.id == group_id else 1, unit.code],
+        "checked_in": point.checked_in_dt is not None,
+        "checked_in_at": iso(point.checked_in_dt),
+        "checkin_method": point.checkin_method,
+        "tested": point.connection_tested_dt is not None,
+        "absent": point.absent_dt is not None and point.checked_in_dt is None,
+        "headcount": point.headcount,
+        "expected": point.expected_attendance or 0,
+        "attendees": int(n_attendees or 0),
+        "in_call": bool(point.in_call),
+        "call_joined_at": iso(point.call_joined_dt),
+        "page_live": page_live,
+        "signal_lost": bool(presence_applies and seen and not page_live),
+        "last_seen_at": iso(seen),
+        "problem": (
+            {"kind": problem.kind, "text": problem.text or "", "at": iso(problem.reported_dt)} if problem else None
+        ),
+        "host_name": unit.host_name or "",
+        "host_phone": unit.host_phone or "",
+    }
+    tile["status"] = tile_status(tile)
+    return tile
+
+
+def load_tiles(event: Event, point_ids: set[int] | None = None, now: datetime | None = None) -> list[dict[str, Any]]:
+    """Tiles of the event's points (all, or `point_ids`) in wall order, read in one query."""
+    now = now or utcnow()
+    stmt = _tiles_query(event)
     if point_ids is not None:
         if not point_ids:
             return []
         stmt = stmt.where(EventPoint.id.in_(point_ids))
-    presence_applies = event.state in PRESENCE_STATES
-    tiles = []
-    for point, unit, parent_id, parent_name, parent_code, n_attendees, problem in db.session.execute(stmt):
-        group_id = district_group(point.is_host, unit.id, unit.level, parent_id)
-        if group_id == HOST_GROUP:
-            group_name, group_code = unit.name, ""
-        elif group_id == unit.id:
-            group_name, group_code = unit.name, unit.code
-        else:
-            group_name, group_code = parent_name, parent_code
-        seen = point.last_seen_dt
-        page_live = bool(seen and now - seen <= timeout)
-        tile = {
-            "id": point.id,
-            "unit_id": unit.id,
-            "code": unit.code,
-            "name": unit.name,
-            "level": unit.level,
-            "is_host": bool(point.is_host),
-            "district_id": group_id,
-            "district_name": group_name,
-            "order": [0 if point.is_host else 1, group_code, 0 if unit.id == group_id else 1, unit.code],
-            "checked_in": point.checked_in_dt is not None,
-            "checked_in_at": iso(point.checked_in_dt),
-            "checkin_method": point.checkin_method,
-            "tested": point.connection_tested_dt is not None,
-            "absent": point.absent_dt is not None and point.checked_in_dt is None,
-            "headcount": point.headcount,
-            "expected": point.expected_attendance or 0,
-            "attendees": int(n_attendees or 0),
-            "in_call": bool(point.in_call),
-            "call_joined_at": iso(point.call_joined_dt),
-            "page_live": page_live,
-            "signal_lost": bool(presence_applies and seen and not page_live),
-            "last_seen_at": iso(seen),
-            "problem": (
-                {"kind": problem.kind, "text": problem.text or "", "at": iso(problem.reported_dt)} if problem else None
-            ),
-            "host_name": unit.host_name or "",
-            "host_phone": unit.host_phone or "",
-        }
-        tile["status"] = tile_status(tile)
-        tiles.append(tile)
+    presence_applies, timeout = event.state in PRESENCE_STATES, presence_timeout()
+    tiles = [_tile(point, unit, (parent_id, parent_name, parent_code), n_attendees, problem, now=now,
+                   timeout=timeout, presence_applies=presence_applies)
+             for point, unit, parent_id, parent_name, parent_code, n_attendees, problem in db.session.execute(stmt)]
     tiles.sort(key=lambda t: t["order"])
     return tiles
 

@@ -19,7 +19,15 @@ from launch.services.campaigns.forms import campaign_form_data, metric_key, vali
 from launch.services.campaigns.lifecycle import cancel_campaign, close_campaign, follow_event, open_campaign
 from launch.services.campaigns.notices import chase_missing, send_period_summary, summary_text
 from launch.services.campaigns.operations import save_campaign, set_target_overrides, submit_report, write_report
-from launch.services.campaigns.periods import Period, compute_periods, cutoff_text, last_day, local_midnight, periods
+from launch.services.campaigns.periods import (
+    Period,
+    compute_periods,
+    cutoff_text,
+    last_day,
+    local_midnight,
+    periods,
+    started_periods,
+)
 from launch.services.campaigns.progress import GroupProgress, UnitProgress, progress, progress_json
 from launch.services.campaigns.queries import (
     campaigns_for,
@@ -30,6 +38,7 @@ from launch.services.campaigns.queries import (
     recent_reports_query,
     report_history,
     reporting_districts,
+    reporting_units_of,
     rule_target,
     target_sheet,
     targets,
@@ -53,7 +62,8 @@ __all__ = [
     "campaigns_for", "cancel_campaign", "chase_missing", "close_campaign", "compute_periods", "cutoff_text",
     "ensure_can_view", "export_csv", "export_rows", "export_xlsx", "follow_event", "get_campaign", "has_reports",
     "last_day", "launch_event", "local_midnight", "metric_key", "open_campaign", "periods", "primary_metric",
-    "progress", "progress_json", "recent_reports_query", "report_history", "reporting_districts", "rule_target",
-    "save_campaign", "send_period_summary", "set_target_overrides", "submit_report", "summary_text", "target_sheet",
-    "targets", "template_defaults", "validate_campaign", "visible_unit_ids", "write_report",
+    "progress", "progress_json", "recent_reports_query", "report_history", "reporting_districts",
+    "reporting_units_of", "rule_target", "save_campaign", "send_period_summary", "set_target_overrides",
+    "started_periods", "submit_report", "summary_text", "target_sheet", "targets", "template_defaults",
+    "validate_campaign", "visible_unit_ids", "write_report",
 ]

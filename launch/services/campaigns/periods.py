@@ -72,3 +72,8 @@ def cutoff_text(campaign: Campaign) -> str:
 def last_day(campaign: Campaign) -> date | None:
     """The campaign's last local day (its end is exclusive)."""
     return to_local(campaign.end_dt - timedelta(microseconds=1)).date() if campaign.end_dt else None
+
+
+def started_periods(campaign: Campaign, now: datetime) -> list[Period]:
+    """The periods that have started by `now` (reports may be sent for them)."""
+    return [p for p in periods(campaign) if p.start <= now]

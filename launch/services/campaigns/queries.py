@@ -15,7 +15,7 @@ from launch.models.campaigns import (
     ProgressReport,
     TargetOverride,
 )
-from launch.services.access import can_read_all, scoped_unit_ids
+from launch.services.access import can_act_for, can_read_all, scoped_unit_ids
 from launch.services.errors import Forbidden, NotFound
 from launch.services.teams import members_rolled_up
 
@@ -117,3 +117,8 @@ def recent_reports_query(campaign: Campaign, unit_ids: set[int] | None = None): 
     if unit_ids is not None:
         stmt = stmt.where(ProgressReport.unit_id.in_(unit_ids or {-1}))
     return stmt.order_by(ProgressReport.reported_dt.desc(), ProgressReport.id.desc())
+
+
+def reporting_units_of(campaign: Campaign, user: User) -> list[Unit]:
+    """The campaign's reporting units `user` may report for, by code."""
+    return sorted((cu.unit for cu in campaign.units if can_act_for(user, cu.unit_id)), key=lambda u: u.code)
