@@ -3,7 +3,7 @@ badge, and the presence token the point's host page presents on its Socket.IO co
 
 All are signed with the app's SECRET_KEY (itsdangerous, one salt each), so a changed character is
 detected. Neither carries its own expiry: the validity window is computed at check time from the
-event (see `launch.services.checkin.check_window`), so moving the event moves the window, and
+event (see `launch.services.checkin.rules.check_window`), so moving the event moves the window, and
 bumping `EventPoint.token_version` revokes every QR printed before.
 """
 from __future__ import annotations
