@@ -30,7 +30,7 @@ def conn() -> sqlite3.Connection:
 
 
 @app.post("/checkin")
-def checkin():  # noqa: ANN201
+def checkin():
     """Write one row, emit one message to everyone."""
     data = request.get_json(force=True)
     c = conn()
@@ -45,7 +45,7 @@ def checkin():  # noqa: ANN201
 
 
 @app.get("/count")
-def count():  # noqa: ANN201
+def count():
     """Rows recorded (for the lost/double check)."""
     return jsonify({"rows": conn().execute("SELECT COUNT(*), COUNT(DISTINCT attendee_id) FROM checkins").fetchone()})
 

@@ -114,7 +114,7 @@ async def run_sockets(cfg: dict[str, Any]) -> dict[str, Any]:
                                   auth={"event": cfg["event_id"]}, wait_timeout=20)
             stats["connected"] += 1
             clients.append(sio)
-        except Exception:  # noqa: BLE001
+        except Exception:
             stats["failed"] += 1
 
     async def host_page(index: int) -> None:
@@ -133,14 +133,14 @@ async def run_sockets(cfg: dict[str, Any]) -> dict[str, Any]:
                               wait_timeout=20)
             stats["connected"] += 1
             clients.append(sio)
-        except Exception:  # noqa: BLE001
+        except Exception:
             stats["failed"] += 1
             return
         while time.time() < end_at:
             await asyncio.sleep(interval)
             try:
                 await sio.emit("heartbeat", {"point": point["id"]})
-            except Exception:  # noqa: BLE001
+            except Exception:
                 stats["failed"] += 1
 
     sem = asyncio.Semaphore(50)
@@ -204,7 +204,7 @@ async def run_scanners(cfg: dict[str, Any]) -> dict[str, Any]:
                         ) as resp:
                             body = await resp.json(content_type=None)
                             status, code = resp.status, body.get("code", "?")
-                except Exception as exc:  # noqa: BLE001
+                except Exception as exc:
                     code = type(exc).__name__
                 rows.append([step, point["id"], attendee, sent, time.time(), status, code, client_id])
 

@@ -116,7 +116,7 @@ def _init_security(app: Flask) -> None:
     limiter.init_app(app)
 
     @login_manager.user_loader
-    def load_user(user_id: str):  # noqa: ANN202
+    def load_user(user_id: str):
         from launch.models import User
 
         try:
@@ -125,7 +125,7 @@ def _init_security(app: Flask) -> None:
             return None
 
     @app.after_request
-    def security_headers(response):  # noqa: ANN001, ANN202
+    def security_headers(response):  # noqa: ANN001
         headers = response.headers
         headers.setdefault(
             "Content-Security-Policy",

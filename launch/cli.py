@@ -61,7 +61,7 @@ def import_command(path: Path | None) -> None:
 @demo_cli.command("load")
 def demo_load_command() -> None:
     """Load the bundled directory and the demo data (safe to run again)."""
-    from launch.services.demo import load_demo
+    from launch.demo import load_demo
 
     accounts = load_demo()
     click.echo("Demo accounts (user / password / role):")

@@ -20,6 +20,16 @@ def as_utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
+def iso(value: datetime | None) -> str | None:
+    """The ONE wire format of a time (JSON API, wall, webhooks): ISO 8601 in UTC with "Z"
+    ("2023-07-28T00:30:00Z"); None stays None. A naive value is taken as UTC (how it is stored)."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
 def to_local(value: datetime | None) -> datetime | None:
     """The same instant in Asia/Ho_Chi_Minh, for display and for local-time forms."""
     if value is None:
@@ -42,3 +52,9 @@ def parse_local_dt(value: Any) -> datetime | None:
         return as_utc(datetime.fromisoformat(str(value).strip()))
     except ValueError:
         return None
+
+
+def local_text(value: datetime | None, fmt: str = "%d/%m/%Y %H:%M") -> str:
+    """`value` in Asia/Ho_Chi_Minh as text for notices and exports ("" for None)."""
+    local = to_local(value)
+    return local.strftime(fmt) if local else ""

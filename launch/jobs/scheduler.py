@@ -22,15 +22,16 @@ _scheduler: BackgroundScheduler | None = None
 
 def sweep(app: Flask) -> int:
     """Run every due task once, then deliver the pending e-mail and webhook notices; returns tasks run."""
-    from launch.services import notifications, scheduling
+    from launch.jobs.tasks import run_due_tasks
+    from launch.services import notifications
 
     with app.app_context():
         try:
-            return scheduling.run_due_tasks()
+            return run_due_tasks()
         finally:
             try:
                 notifications.deliver_pending()
-            except Exception:  # noqa: BLE001  (the next sweep tries again; rows stay pending)
+            except Exception:  # the next sweep tries again; rows stay pending
                 log.exception("notice delivery failed")
 
 

@@ -3,13 +3,16 @@ from launch.models.audit import AuditEntry
 from launch.models.campaigns import Campaign
 from launch.models.checkins import Activity, Attendee, AttendeeCheckin, PointProblem, RevokedBadge
 from launch.models.events import AgendaItem, Event, EventPoint
-from launch.models.notifications import Notification, NotificationChannel, ScheduledTask
+from launch.models.notifications import Notification, NotificationChannel
+from launch.models.tasks import ScheduledTask
+from launch.models.teams import Team
 from launch.models.units import Unit
-from launch.models.users import User, user_units
+from launch.models.users import ApiToken, User, user_units
 
 __all__ = [
     "Activity",
     "AgendaItem",
+    "ApiToken",
     "Attendee",
     "AttendeeCheckin",
     "AuditEntry",
@@ -21,6 +24,7 @@ __all__ = [
     "PointProblem",
     "RevokedBadge",
     "ScheduledTask",
+    "Team",
     "Unit",
     "User",
     "user_units",

@@ -1,4 +1,4 @@
-"""Follow-up campaigns: teams, campaigns, their metrics, targets and progress reports.
+"""Follow-up campaigns: campaigns, their metrics, targets and progress reports (teams: `teams`).
 
 Nothing derived is stored: a unit's target comes from its campaign's rule (and its teams' member
 counts, or an override), its progress from the current versions of its reports.
@@ -16,35 +16,12 @@ from launch.models.types import UTCDateTime
 from launch.models.units import Unit
 from launch.models.users import User
 
-#: Team levels: a district team sits on the district, commune and village teams on their commune.
-TEAM_LEVELS = ("district", "commune", "village")
 #: Lifecycle: scheduled (before the start) -> open -> closed; or cancelled.
 CAMPAIGN_STATES = ("scheduled", "open", "closed", "cancelled")
 RHYTHMS = ("daily", "weekly")
 REPORTING_LEVELS = ("commune", "district")
 #: none: no target; fixed: the same number for every unit; per_member: team members x N.
 TARGET_RULES = ("none", "fixed", "per_member")
-
-
-class Team(db.Model):
-    """A community digital-technology team (Tổ công nghệ số cộng đồng, Tổ CNSCĐ).
-
-    District teams belong to their district; commune and village teams to their commune (villages
-    are not in the directory, so a village team is named, e.g. "Tổ CNSCĐ thôn An Phú").
-    """
-
-    __tablename__ = "teams"
-    __table_args__ = (UniqueConstraint("unit_id", "level", "name"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"), index=True)
-    level: Mapped[str] = mapped_column(String(16))
-    name: Mapped[str] = mapped_column(String(200))
-    members: Mapped[int] = mapped_column(Integer, default=0)
-    created_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
-
-    unit: Mapped[Unit] = relationship()
 
 
 class Campaign(db.Model):

@@ -108,30 +108,3 @@ class Activity(db.Model):
     data: Mapped[dict | None] = mapped_column(JSON)
 
     event_point: Mapped[EventPoint | None] = relationship()
-
-
-class ApiToken(db.Model):
-    """A personal API token for external scanners and the IOC's systems (Authorization: Bearer).
-
-    Only the SHA-256 of the secret is stored; the secret is shown once, when the token is made.
-    A token acts with its owner's role and scope, and is revoked by setting `revoked_dt`.
-    """
-
-    __tablename__ = "api_tokens"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    name: Mapped[str] = mapped_column(String(100))
-    #: Hex SHA-256 of the whole secret.
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    #: The secret's first characters, to tell tokens apart in lists.
-    prefix: Mapped[str] = mapped_column(String(16))
-    created_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    last_used_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    revoked_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-    user: Mapped[User] = relationship()
-
-    @property
-    def is_active(self) -> bool:
-        return self.revoked_dt is None

@@ -1,11 +1,46 @@
-"""Real-time: the one publisher of wall updates, and the thin Socket.IO handlers."""
+"""Real-time: the one publisher of wall updates, and the thin Socket.IO handlers.
+
+The services never call in here: they send domain signals (`launch.signals`) after their commit,
+and `init_realtime` connects the publisher to them.
+"""
 from __future__ import annotations
+
+import logging
+from typing import Any
 
 from flask import Flask
 
+from launch import signals
+
+log = logging.getLogger(__name__)
+
+
+def on_wall_changed(event_id: int, *, kind: str, point_id: int | None = None,
+                    data: dict[str, Any] | None = None) -> None:
+    """`wall_changed` -> the wall publisher; a failure is logged, never raised into the service."""
+    from launch.realtime import publisher
+
+    try:
+        publisher.announce(event_id, kind, point_id, data)
+    except Exception:  # a recorded check-in must not be undone by a wall update
+        log.exception("announce %s of event %s failed", kind, event_id)
+
+
+def on_campaign_changed(campaign_id: int) -> None:
+    """`campaign_changed` -> the campaign's dashboards are told to refresh."""
+    from launch.realtime import publisher
+
+    publisher.campaign_updated(campaign_id)
+
 
 def init_realtime(app: Flask) -> None:
-    """Bind the Socket.IO handlers to this app's server (created by `socketio.init_app`)."""
+    """Bind the Socket.IO handlers to this app's server and connect the publisher to the domain signals.
+
+    The receivers are module functions, connected once (blinker ignores a second connect of the
+    same receiver); they act in the sender's app context, so they serve every app of the process.
+    """
     from launch.realtime import handlers
 
     handlers.register()
+    signals.wall_changed.connect(on_wall_changed, weak=False)
+    signals.campaign_changed.connect(on_campaign_changed, weak=False)

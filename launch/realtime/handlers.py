@@ -28,6 +28,7 @@ from flask_socketio import emit, join_room, leave_room
 
 from launch.extensions import db, socketio
 from launch.models import Campaign, Event, EventPoint, Unit
+from launch.realtime import snapshots
 from launch.services import access, presence, wall
 
 log = logging.getLogger(__name__)
@@ -125,7 +126,7 @@ def _join(client: Client, data: Any) -> dict[str, Any]:
     event_id, district_id = target
     room = wall.wall_room(event_id, district_id)
     join_room(room)
-    emit("wall_snapshot", wall.snapshot(event_id, district_id))
+    emit("wall_snapshot", snapshots.snapshot(event_id, district_id))
     return {"ok": True, "room": room}
 
 

@@ -1,8 +1,9 @@
-"""The ONE place that emits real-time updates. Services call it after their commit.
+"""The ONE place that emits real-time updates. Services never call it: they send the domain
+signals of `launch.signals` after their commit, and `init_realtime` connects these to it.
 
 Stable interface:
-    announce(event_id, kind, event_point_id=None, data=None)  -> wall viewers of the event
-    campaign_updated(campaign_id)                              -> dashboards of the campaign
+    announce(event_id, kind, event_point_id=None, data=None)  <- wall_changed: wall viewers of the event
+    campaign_updated(campaign_id)                              <- campaign_changed: dashboards of the campaign
 and, for tests and the shutdown path, flush().
 
 The wall protocol (Socket.IO, default namespace; clients use transports=["websocket"]):
@@ -270,7 +271,7 @@ def _ensure_sender(app: Flask, relay: WallRelay, interval: float) -> None:
 def _release_at_exit(relay: WallRelay) -> None:
     try:
         relay.release_lease()
-    except Exception:  # noqa: BLE001  (Redis away: the lease expires by itself)
+    except Exception:  # Redis away: the lease expires by itself
         log.debug("lease not released at exit", exc_info=True)
 
 
@@ -303,7 +304,7 @@ def _sender_loop(app: Flask, relay: WallRelay, interval: float) -> None:
                 _send(app, relay.drain())
                 relay.sent()
             time.sleep(max(0.0, interval - (time.monotonic() - started)))
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.warning("wall sender: Redis or database unavailable, retrying", exc_info=True)
             time.sleep(1.0)
 

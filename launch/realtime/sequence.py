@@ -22,7 +22,7 @@ def _key(room: str) -> str:
     return f"{current_app.config.get('WALL_SEQ_PREFIX', 'launch')}:seq:{room}"
 
 
-def _redis():  # noqa: ANN202
+def _redis():
     url = current_app.config.get("REDIS_URL")
     if not url:
         return None

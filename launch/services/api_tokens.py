@@ -17,8 +17,7 @@ from sqlalchemy.orm import joinedload
 
 from launch.clock import utcnow
 from launch.extensions import db
-from launch.models import User
-from launch.models.checkins import ApiToken
+from launch.models import ApiToken, User
 from launch.services import audit
 from launch.services.errors import DomainError, NotFound
 

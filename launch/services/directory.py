@@ -61,55 +61,49 @@ def _parse_int(value: str) -> int | None:
     return number if number >= 0 else None
 
 
-def parse_directory_csv(text: str) -> list[dict[str, Any]]:
-    """Read and check every line; raise ValidationFailed listing all problems, or return the rows."""
-    reader, header = open_csv(text, REQUIRED_COLUMNS)
-    optional = [c for c in OPTIONAL_COLUMNS if c in header]
-    errors: list[LineError] = []
-    rows: list[dict[str, Any]] = []
-    seen: dict[str, int] = {}
-    for line, row in csv_lines(reader, errors):
-        row["_line"] = line
-        code, level = row["code"], row["level"]
-        if not code:
-            errors.append(LineError(line, _("the code is empty"), "empty_code"))
-        elif not code.isdigit() or len(code) > 16:
-            errors.append(LineError(line, _("the code %(code)s is not a number", code=code), "bad_code"))
-        elif code in seen:
-            errors.append(
-                LineError(line, _("duplicate code %(code)s (first on line %(first)d)", code=code, first=seen[code]),
-                          "duplicate_code")
-            )
-        else:
-            seen[code] = line
-        if not row["name"]:
-            errors.append(LineError(line, _("the name is empty"), "empty_name"))
-        elif len(row["name"]) > 200:
-            errors.append(LineError(line, _("the name is longer than 200 characters"), "too_long"))
-        if level not in LEVELS:
-            errors.append(
-                LineError(line, _("wrong level %(level)s (province, district or commune)", level=level or "-"),
-                          "wrong_level")
-            )
-        if row["division_type"] not in DIVISION_TYPES:
-            errors.append(
-                LineError(line, _("unknown division type %(kind)s", kind=row["division_type"] or "-"),
-                          "wrong_division_type")
-            )
-        if "expected_attendance" in optional and row["expected_attendance"]:
-            number = _parse_int(row["expected_attendance"])
-            if number is None:
-                message = _("expected attendance must be a whole number of 0 or more")
-                errors.append(LineError(line, message, "bad_number"))
-            row["expected_attendance"] = number
-        for col, limit in EDITABLE_FIELDS.items():
-            if col in optional and limit and len(row[col]) > limit:
-                message = _("%(col)s is longer than %(n)d characters", col=col, n=limit)
-                errors.append(LineError(line, message, "too_long"))
-        row["_optional"] = optional
-        rows.append(row)
+def _check_line(row: dict[str, Any], line: int, optional: list[str], seen: dict[str, int],
+                errors: list[LineError]) -> None:
+    """One line's own problems (code, name, level, division type, numbers, lengths), into `errors`."""
+    code, level = row["code"], row["level"]
+    if not code:
+        errors.append(LineError(line, _("the code is empty"), "empty_code"))
+    elif not code.isdigit() or len(code) > 16:
+        errors.append(LineError(line, _("the code %(code)s is not a number", code=code), "bad_code"))
+    elif code in seen:
+        errors.append(
+            LineError(line, _("duplicate code %(code)s (first on line %(first)d)", code=code, first=seen[code]),
+                      "duplicate_code")
+        )
+    else:
+        seen[code] = line
+    if not row["name"]:
+        errors.append(LineError(line, _("the name is empty"), "empty_name"))
+    elif len(row["name"]) > 200:
+        errors.append(LineError(line, _("the name is longer than 200 characters"), "too_long"))
+    if level not in LEVELS:
+        errors.append(
+            LineError(line, _("wrong level %(level)s (province, district or commune)", level=level or "-"),
+                      "wrong_level")
+        )
+    if row["division_type"] not in DIVISION_TYPES:
+        errors.append(
+            LineError(line, _("unknown division type %(kind)s", kind=row["division_type"] or "-"),
+                      "wrong_division_type")
+        )
+    if "expected_attendance" in optional and row["expected_attendance"]:
+        number = _parse_int(row["expected_attendance"])
+        if number is None:
+            message = _("expected attendance must be a whole number of 0 or more")
+            errors.append(LineError(line, message, "bad_number"))
+        row["expected_attendance"] = number
+    for col, limit in EDITABLE_FIELDS.items():
+        if col in optional and limit and len(row[col]) > limit:
+            message = _("%(col)s is longer than %(n)d characters", col=col, n=limit)
+            errors.append(LineError(line, message, "too_long"))
 
-    # Parents: in the file or already in the database, and exactly one level up.
+
+def _check_parents(rows: list[dict[str, Any]], errors: list[LineError]) -> None:
+    """Parents: in the file or already in the database, and exactly one level up."""
     file_levels = {r["code"]: r["level"] for r in rows}
     db_levels = dict(db.session.execute(select(Unit.code, Unit.level)).all())
     for row in rows:
@@ -141,6 +135,21 @@ def parse_directory_csv(text: str) -> list[dict[str, Any]]:
                     "wrong_level",
                 )
             )
+
+
+def parse_directory_csv(text: str) -> list[dict[str, Any]]:
+    """Read and check every line; raise ValidationFailed listing all problems, or return the rows."""
+    reader, header = open_csv(text, REQUIRED_COLUMNS)
+    optional = [c for c in OPTIONAL_COLUMNS if c in header]
+    errors: list[LineError] = []
+    rows: list[dict[str, Any]] = []
+    seen: dict[str, int] = {}
+    for line, row in csv_lines(reader, errors):
+        row["_line"] = line
+        _check_line(row, line, optional, seen, errors)
+        row["_optional"] = optional
+        rows.append(row)
+    _check_parents(rows, errors)
     if not rows and not errors:
         errors.append(LineError(1, _("the file has no units"), "empty_file"))
     if errors:
@@ -281,4 +290,3 @@ def update_unit(unit: Unit, data: dict[str, Any], *, actor: User | None = None) 
             setattr(unit, key, new)
     db.session.commit()
     return list(changes)
-

@@ -1,7 +1,14 @@
 """Domain errors carry a machine code; handlers turn them into a status and a translated message."""
 from __future__ import annotations
 
-from typing import Any
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from launch.extensions import db
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class DomainError(Exception):
@@ -51,3 +58,31 @@ class ValidationFailed(DomainError):
         out = super().to_dict()
         out["errors"] = [str(e) for e in self.errors]
         return out
+
+
+@dataclass
+class FieldError:
+    """One refused input of a form: `code` for machines and tests, `message` (translated) for people,
+    `field` the input it belongs to (the form shows the message next to it)."""
+
+    code: str
+    message: Any
+    field: str | None = None
+
+    def __str__(self) -> str:
+        return str(self.message)
+
+
+def all_or_nothing(func: F) -> F:
+    """A service refusing with a DomainError leaves nothing of its change behind: the session is rolled
+    back before the refusal reaches the caller (a view then renders the form again with clean data)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except DomainError:
+            db.session.rollback()
+            raise
+
+    return wrapper  # type: ignore[return-value]

@@ -24,8 +24,8 @@ from sqlalchemy import select
 from launch.clock import utcnow
 from launch.extensions import db
 from launch.models import Activity, Event, EventPoint, Unit
-from launch.realtime import publisher
 from launch.services.text import fold
+from launch.signals import wall_change
 
 MEETING_STATES = ("testing", "live")
 JOINED, LEFT, URL_VALIDATION = "meeting.participant_joined", "meeting.participant_left", "endpoint.url_validation"
@@ -153,7 +153,7 @@ def participant_joined(point: EventPoint, at: datetime) -> bool:
     db.session.add(Activity(event_id=point.event_id, event_point_id=point.id, kind="call_joined", created_dt=at,
                             data={}))
     db.session.commit()
-    publisher.announce(point.event_id, "call", point.id)
+    wall_change(point.event_id, "call", point.id)
     return True
 
 
@@ -169,5 +169,5 @@ def participant_left(point: EventPoint, at: datetime) -> bool:
     db.session.add(Activity(event_id=point.event_id, event_point_id=point.id, kind="call_left", created_dt=at,
                             data={"seconds": seconds}))
     db.session.commit()
-    publisher.announce(point.event_id, "call", point.id)
+    wall_change(point.event_id, "call", point.id)
     return True

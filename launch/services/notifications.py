@@ -28,12 +28,12 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import Select, func, or_, select, update
 
-from launch.clock import utcnow
+from launch.clock import iso, utcnow
 from launch.extensions import db
 from launch.models import Notification, NotificationChannel, ScheduledTask, User
 from launch.models.notifications import CHANNEL_KINDS
 from launch.services import audit
-from launch.services.errors import NotFound, ValidationFailed
+from launch.services.errors import NotFound, ValidationFailed, all_or_nothing
 from launch.services.text import small_int
 
 log = logging.getLogger(__name__)
@@ -133,7 +133,7 @@ def webhook_payload(notice: Notification) -> dict[str, Any]:
         },
         "event_id": notice.event_id,
         "campaign_id": notice.campaign_id,
-        "created": notice.created_dt.isoformat() if notice.created_dt else None,
+        "created": iso(notice.created_dt),
     }
 
 
@@ -343,6 +343,7 @@ def _clean_channel(kind: str, name: str, config: dict[str, Any], existing: dict 
     return clean
 
 
+@all_or_nothing
 def create_channel(kind: str, name: str, config: dict[str, Any], *, is_enabled: bool = True,
                    actor: User | None = None) -> NotificationChannel:
     """Add an e-mail or webhook channel; every notice sent from now on also goes through it."""
@@ -356,6 +357,7 @@ def create_channel(kind: str, name: str, config: dict[str, Any], *, is_enabled: 
     return channel
 
 
+@all_or_nothing
 def update_channel(channel: NotificationChannel, name: str, config: dict[str, Any], *, is_enabled: bool,
                    actor: User | None = None) -> NotificationChannel:
     """Change a channel (a blank secret or password keeps the stored one)."""

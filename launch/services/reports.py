@@ -13,12 +13,13 @@ from typing import Any
 
 from flask_babel import format_datetime
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from launch.clock import utcnow
+from launch.clock import iso, utcnow
 from launch.extensions import db
-from launch.models import Activity, AttendeeCheckin, Event, EventPoint, PointProblem, Unit, User
-from launch.services.wall import HOST_GROUP, district_group, get_event, load_tiles
+from launch.models import Activity, Event, EventPoint, PointProblem, Unit, User
+from launch.services.events.queries import get_event
+from launch.services.wall import HOST_GROUP, district_group, load_tiles
 
 #: Machine values of a point's attendance.
 ON_TIME, LATE, ABSENT, PENDING = "on_time", "late", "absent", "pending"
@@ -228,16 +229,12 @@ def timeline(event_id: int, district_id: int | None = None, now: datetime | None
             else:
                 page_state[a.event_point_id] = a.kind != "presence_lost"
             ai += 1
-        labels.append((start + timedelta(minutes=m)).isoformat())
+        labels.append(iso(start + timedelta(minutes=m)))
         checked.append(ci)
         in_call.append(sum(call_state.values()))
         live.append(sum(page_state.values()))
     invited = sum(1 for p in points if not p.is_host)
     return {"event_id": event.id, "district_id": district_id, "invited": invited,
-            "start_at": event.start_dt.isoformat(), "labels": labels,
+            "start_at": iso(event.start_dt), "labels": labels,
             "checked_in": checked, "in_call": in_call, "page_live": live}
 
-
-def attendee_checkin_count(event_id: int) -> int:
-    """How many attendees checked in at the event."""
-    return db.session.scalar(select(func.count(AttendeeCheckin.id)).where(AttendeeCheckin.event_id == event_id)) or 0

@@ -16,10 +16,10 @@ from sqlalchemy import func, select
 
 from launch.extensions import db
 from launch.models import Unit, User
-from launch.models.campaigns import TEAM_LEVELS, Team
+from launch.models.teams import TEAM_LEVELS, Team
 from launch.services import audit
 from launch.services.csvfile import LineError, csv_lines, decode_csv_bytes, open_csv, refused
-from launch.services.errors import NotFound, ValidationFailed
+from launch.services.errors import NotFound, ValidationFailed, all_or_nothing
 from launch.services.text import row_id, small_int
 
 REQUIRED_COLUMNS = ("unit_code", "level", "name", "members")
@@ -139,6 +139,7 @@ def get_team(team_id: int) -> Team:
     return team
 
 
+@all_or_nothing
 def save_team(data: dict[str, Any], *, team: Team | None = None, actor: User | None = None) -> Team:
     """Create (team=None) or change a team from {unit_id, level, name, members}; refused whole."""
     unit_id = row_id(data.get("unit_id"))

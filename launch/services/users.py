@@ -1,4 +1,4 @@
-"""Accounts: creation (CLI, demo data) and authentication."""
+"""Accounts: creation (CLI, demo data), authentication and the interface language."""
 from __future__ import annotations
 
 from flask import current_app
@@ -83,3 +83,12 @@ def authenticate(username: str, password: str) -> User | None:
     db.session.commit()
     return user
 
+
+def set_locale(user: User, code: str) -> bool:
+    """Keep the user's interface language (one of LANGUAGES); False (nothing saved) for another code."""
+    if code not in current_app.config["LANGUAGES"]:
+        return False
+    if user.locale != code:
+        user.locale = code
+        db.session.commit()
+    return True

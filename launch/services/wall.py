@@ -1,7 +1,7 @@
 """The live wall's read model: one tile per point, counters, needs-attention and the activity feed.
 
 Everything here is read from the database (never from memory), so a snapshot or a delta is always
-the database's current truth; `launch.realtime.publisher` sends what these functions build.
+the database's current truth; `launch.realtime` numbers and sends what these functions build.
 
 A tile's `status` is one machine word (the template translates it), chosen by priority:
 problem > signal_lost > live > checked_in > absent > tested > invited. The three live facts are
@@ -10,18 +10,17 @@ check-in page is connected: its last heartbeat is younger than PRESENCE_TIMEOUT_
 """
 from __future__ import annotations
 
-import time
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import aliased
 
-from launch.clock import utcnow
+from launch.clock import iso, utcnow
 from launch.extensions import db
 from launch.models import Activity, AttendeeCheckin, Event, EventPoint, PointProblem, Unit
-from launch.services.errors import NotFound
+from launch.services.events.queries import get_event
 
 #: Every tile status, in priority order (the first that applies wins).
 STATUSES = ("problem", "signal_lost", "live", "checked_in", "absent", "tested", "invited")
@@ -43,29 +42,15 @@ def wall_room(event_id: int, district_id: int | None = None) -> str:
     return f"wall:{event_id}" if district_id is None else f"wall:{event_id}:d:{district_id}"
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
-
-def get_event(event_id: int) -> Event:
-    """The event, or NotFound."""
-    event = db.session.get(Event, event_id)
-    if event is None:
-        from flask_babel import gettext as _
-
-        raise NotFound("event_not_found", _("This event does not exist."))
-    return event
-
-
 def event_info(event: Event, now: datetime | None = None) -> dict[str, Any]:
     """The event's header facts: state and times, plus the server's now for the countdown."""
     return {
         "id": event.id,
         "title": event.title,
         "state": event.state,
-        "start_at": _iso(event.start_dt),
-        "end_at": _iso(event.end_dt),
-        "now": _iso(now or utcnow()),
+        "start_at": iso(event.start_dt),
+        "end_at": iso(event.end_dt),
+        "now": iso(now or utcnow()),
     }
 
 
@@ -94,10 +79,8 @@ def district_group(is_host: bool, unit_id: int, level: str, parent_id: int | Non
     return unit_id if level == "district" or parent_id is None else parent_id
 
 
-def load_tiles(event: Event, point_ids: set[int] | None = None, now: datetime | None = None) -> list[dict[str, Any]]:
-    """Tiles of the event's points (all, or `point_ids`) in wall order, read in one query."""
-    now = now or utcnow()
-    timeout = presence_timeout()
+def _tiles_query(event: Event) -> Select:
+    """Every point of the event with its unit, district, attendee count and newest open problem."""
     parent = aliased(Unit)
     attendees = (
         select(func.count(AttendeeCheckin.id))
@@ -113,60 +96,73 @@ def load_tiles(event: Event, point_ids: set[int] | None = None, now: datetime | 
         .correlate(EventPoint)
         .scalar_subquery()
     )
-    stmt = (
+    return (
         select(EventPoint, Unit, parent.id, parent.name, parent.code, attendees, PointProblem)
         .join(Unit, EventPoint.unit_id == Unit.id)
         .outerjoin(parent, Unit.parent_id == parent.id)
         .outerjoin(PointProblem, PointProblem.id == open_problem)
         .where(EventPoint.event_id == event.id)
     )
+
+
+def _tile(point: EventPoint, unit: Unit, parent: tuple[int | None, str | None, str | None], n_attendees: int | None,
+          problem: PointProblem | None, *, now: datetime, timeout: timedelta, presence_applies: bool) -> dict[str, Any]:
+    """One point's tile (see the module docstring); `parent` is (id, name, code) of the unit's parent."""
+    parent_id, parent_name, parent_code = parent
+    group_id = district_group(point.is_host, unit.id, unit.level, parent_id)
+    if group_id == HOST_GROUP:
+        group_name, group_code = unit.name, ""
+    elif group_id == unit.id:
+        group_name, group_code = unit.name, unit.code
+    else:
+        group_name, group_code = parent_name, parent_code
+    seen = point.last_seen_dt
+    page_live = bool(seen and now - seen <= timeout)
+    tile = {
+        "id": point.id,
+        "unit_id": unit.id,
+        "code": unit.code,
+        "name": unit.name,
+        "level": unit.level,
+        "is_host": bool(point.is_host),
+        "district_id": group_id,
+        "district_name": group_name,
+        "order": [0 if point.is_host else 1, group_code, 0 if unit.id == group_id else 1, unit.code],
+        "checked_in": point.checked_in_dt is not None,
+        "checked_in_at": iso(point.checked_in_dt),
+        "checkin_method": point.checkin_method,
+        "tested": point.connection_tested_dt is not None,
+        "absent": point.absent_dt is not None and point.checked_in_dt is None,
+        "headcount": point.headcount,
+        "expected": point.expected_attendance or 0,
+        "attendees": int(n_attendees or 0),
+        "in_call": bool(point.in_call),
+        "call_joined_at": iso(point.call_joined_dt),
+        "page_live": page_live,
+        "signal_lost": bool(presence_applies and seen and not page_live),
+        "last_seen_at": iso(seen),
+        "problem": (
+            {"kind": problem.kind, "text": problem.text or "", "at": iso(problem.reported_dt)} if problem else None
+        ),
+        "host_name": unit.host_name or "",
+        "host_phone": unit.host_phone or "",
+    }
+    tile["status"] = tile_status(tile)
+    return tile
+
+
+def load_tiles(event: Event, point_ids: set[int] | None = None, now: datetime | None = None) -> list[dict[str, Any]]:
+    """Tiles of the event's points (all, or `point_ids`) in wall order, read in one query."""
+    now = now or utcnow()
+    stmt = _tiles_query(event)
     if point_ids is not None:
         if not point_ids:
             return []
         stmt = stmt.where(EventPoint.id.in_(point_ids))
-    presence_applies = event.state in PRESENCE_STATES
-    tiles = []
-    for point, unit, parent_id, parent_name, parent_code, n_attendees, problem in db.session.execute(stmt):
-        group_id = district_group(point.is_host, unit.id, unit.level, parent_id)
-        if group_id == HOST_GROUP:
-            group_name, group_code = unit.name, ""
-        elif group_id == unit.id:
-            group_name, group_code = unit.name, unit.code
-        else:
-            group_name, group_code = parent_name, parent_code
-        seen = point.last_seen_dt
-        page_live = bool(seen and now - seen <= timeout)
-        tile = {
-            "id": point.id,
-            "unit_id": unit.id,
-            "code": unit.code,
-            "name": unit.name,
-            "level": unit.level,
-            "is_host": bool(point.is_host),
-            "district_id": group_id,
-            "district_name": group_name,
-            "order": [0 if point.is_host else 1, group_code, 0 if unit.id == group_id else 1, unit.code],
-            "checked_in": point.checked_in_dt is not None,
-            "checked_in_at": _iso(point.checked_in_dt),
-            "checkin_method": point.checkin_method,
-            "tested": point.connection_tested_dt is not None,
-            "absent": point.absent_dt is not None and point.checked_in_dt is None,
-            "headcount": point.headcount,
-            "expected": point.expected_attendance or 0,
-            "attendees": int(n_attendees or 0),
-            "in_call": bool(point.in_call),
-            "call_joined_at": _iso(point.call_joined_dt),
-            "page_live": page_live,
-            "signal_lost": bool(presence_applies and seen and not page_live),
-            "last_seen_at": _iso(seen),
-            "problem": (
-                {"kind": problem.kind, "text": problem.text or "", "at": _iso(problem.reported_dt)} if problem else None
-            ),
-            "host_name": unit.host_name or "",
-            "host_phone": unit.host_phone or "",
-        }
-        tile["status"] = tile_status(tile)
-        tiles.append(tile)
+    presence_applies, timeout = event.state in PRESENCE_STATES, presence_timeout()
+    tiles = [_tile(point, unit, (parent_id, parent_name, parent_code), n_attendees, problem, now=now,
+                   timeout=timeout, presence_applies=presence_applies)
+             for point, unit, parent_id, parent_name, parent_code, n_attendees, problem in db.session.execute(stmt)]
     tiles.sort(key=lambda t: t["order"])
     return tiles
 
@@ -246,7 +242,7 @@ def recent_activity(event_id: int, point_ids: set[int] | None = None, limit: int
     if point_ids is not None:
         stmt = stmt.where(Activity.event_point_id.in_(point_ids or {-1}))
     return [
-        {"id": a.id, "kind": a.kind, "at": _iso(a.created_dt), "point_id": a.event_point_id,
+        {"id": a.id, "kind": a.kind, "at": iso(a.created_dt), "point_id": a.event_point_id,
          "point_name": name or "", "data": a.data or {}}
         for a, name in db.session.execute(stmt)
     ]
@@ -271,28 +267,17 @@ def build_view(event: Event, tiles: list[dict[str, Any]], district_id: int | Non
     }
 
 
-def snapshot(event_id: int, district_id: int | None = None, now: datetime | None = None) -> dict[str, Any]:
-    """The whole wall (or one district's) with the room's current sequence number.
+def full_view(event_id: int, district_id: int | None = None, now: datetime | None = None) -> dict[str, Any]:
+    """The whole wall (or one district's) as a snapshot shows it, without its sequence number.
 
-    The number is read BEFORE the database, so every change whose delta carries a number up to
-    `seq` is already in the tiles; the client applies only deltas numbered above it.
+    `launch.realtime.snapshots.snapshot` stamps the room's number (read BEFORE this database read)
+    and caches the result while that number stands.
     """
-    from launch.realtime import sequence
-
-    room = wall_room(event_id, district_id)
-    max_age = float(current_app.config.get("WALL_SNAPSHOT_CACHE_SECONDS", 0) or 0) if now is None else 0.0
-    seq = sequence.current(room)
-    cache = current_app.extensions.setdefault("wall_snapshots", {})
-    cached = cache.get(room)
-    if max_age > 0 and cached is not None and cached[0] == seq and time.monotonic() - cached[1] < max_age:
-        return dict(cached[2])  # nothing was sent since it was built: it is still the state at `seq`
     now = now or utcnow()
     event = get_event(event_id)
     view = build_view(event, load_tiles(event, now=now), district_id, now)
-    view.update(type="snapshot", seq=seq, attention=needs_attention(view["tiles"]))
-    if max_age > 0:
-        cache[room] = (seq, time.monotonic(), view)
-    return dict(view)
+    view.update(type="snapshot", attention=needs_attention(view["tiles"]))
+    return view
 
 
 def live_rooms() -> list[str]:

@@ -26,7 +26,7 @@ STATUS_LABELS = {"pending": _l("Waiting"), "running": _l("Running"), "done": _l(
 class DatabaseIntConverter(IntegerConverter):
     """`<int:...>` limited to a 32-bit INTEGER primary key (PostgreSQL's and SQLite's ids fit)."""
 
-    def __init__(self, map, *args, **kwargs) -> None:  # noqa: A002, ANN001, ANN002, ANN003
+    def __init__(self, map, *args, **kwargs) -> None:  # noqa: ANN001
         kwargs.setdefault("max", MAX_ID)
         super().__init__(map, *args, **kwargs)
 
@@ -41,15 +41,23 @@ def wants_json() -> bool:
 
 def register_web(app: Flask) -> None:
     """Register every blueprint, the error pages and the template helpers."""
-    from launch.web import admin, api, auth, campaigns, checkin, directory, events, main, notices, wall
+    from launch.web import admin, api, auth, campaigns, checkin, directory, events, main, notices, teams, wall
 
     # Ids in URLs fit the databases' INTEGER: /points/99999999999999999999 is a 404, not an overflow (500).
     app.url_map.converters["int"] = DatabaseIntConverter
-    for module in (main, auth, directory, admin, events, notices, checkin, api, campaigns, wall):
+    for module in (main, auth, directory, admin, events, notices, checkin, api, campaigns, teams, wall):
         app.register_blueprint(module.bp)
+    _register_request_guards(app)
+    _register_error_pages(app)
+    _register_database_errors(app)
+    _register_template_helpers(app)
+
+
+def _register_request_guards(app: Flask) -> None:
+    """Inputs no page could serve are refused before any view runs."""
 
     @app.before_request
-    def bounded_page_number():  # noqa: ANN202
+    def bounded_page_number():
         """?page= past any list is a 404, not an OFFSET the database cannot hold (a 500)."""
         try:
             page = int(request.args.get("page") or 1)
@@ -59,15 +67,19 @@ def register_web(app: Flask) -> None:
             abort(404)
         return None
 
+
+def _register_error_pages(app: Flask) -> None:
+    """Refusals and HTTP errors: the error page in the user's language, or JSON for API clients."""
+
     @app.errorhandler(DomainError)
-    def domain_error(exc: DomainError):  # noqa: ANN202
+    def domain_error(exc: DomainError):
         if wants_json():
             return jsonify(exc.to_dict()), exc.status
         return render_template("error.html", code=exc.code, message=exc.message,
                                errors=getattr(exc, "errors", []), status=exc.status), exc.status
 
     @app.errorhandler(CSRFError)
-    def csrf_error(exc: CSRFError):  # noqa: ANN202
+    def csrf_error(exc: CSRFError):
         message = _("The form expired or was sent twice. Reload the page and try again; nothing was saved.")
         if wants_json():
             return jsonify({"ok": False, "code": "csrf_failed", "message": message}), 400
@@ -75,7 +87,7 @@ def register_web(app: Flask) -> None:
         return redirect(request.referrer or url_for("main.home"))
 
     @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException):  # noqa: ANN202
+    def http_error(exc: HTTPException):
         messages = {
             400: _("The request was not understood."),
             401: _("Please sign in."),
@@ -93,10 +105,31 @@ def register_web(app: Flask) -> None:
             return jsonify({"ok": False, "code": code, "message": message}), exc.code
         return render_template("error.html", code=code, message=message, errors=[], status=exc.code), exc.code
 
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        if isinstance(exc, HTTPException):
+            return http_error(exc)
+        from launch.extensions import db
+
+        db.session.rollback()  # nothing of a failed request is kept
+        if isinstance(exc, (OverflowError, sa_exc.DataError)):
+            # A number or text the database cannot hold (?district=9223372036854775808, NUL bytes on
+            # PostgreSQL): the request is bad, not the server.
+            return http_error(BadRequest())
+        app.logger.exception("unhandled error")
+        message = _("Something went wrong on our side; nothing was saved. Try again.")
+        if wants_json():
+            return jsonify({"ok": False, "code": "server_error", "message": message}), 500
+        return render_template("error.html", code="server_error", message=message, errors=[], status=500), 500
+
+
+def _register_database_errors(app: Flask) -> None:
+    """A database away answers 503 "try again" (never a 500), and the app recovers by itself."""
+
     @app.errorhandler(OperationalError)
     @app.errorhandler(InterfaceError)
     @app.errorhandler(PoolTimeoutError)
-    def database_unavailable(exc: Exception):  # noqa: ANN202
+    def database_unavailable(exc: Exception):
         """The database refused or dropped the connection (or the pool is exhausted): 503, try again.
 
         pool_pre_ping replaces dead connections, so the next request after the database is back works.
@@ -122,25 +155,9 @@ def register_web(app: Flask) -> None:
         response.headers["Retry-After"] = "5"
         return response
 
-    @app.errorhandler(Exception)
-    def unexpected(exc: Exception):  # noqa: ANN202
-        if isinstance(exc, HTTPException):
-            return http_error(exc)
-        if isinstance(exc, (OverflowError, sa_exc.DataError)):
-            # A number or text the database cannot hold (?district=9223372036854775808, NUL bytes on
-            # PostgreSQL): the request is bad, not the server. Nothing is kept.
-            from launch.extensions import db
 
-            db.session.rollback()
-            return http_error(BadRequest())
-        app.logger.exception("unhandled error")
-        from launch.extensions import db
-
-        db.session.rollback()
-        message = _("Something went wrong on our side; nothing was saved. Try again.")
-        if wants_json():
-            return jsonify({"ok": False, "code": "server_error", "message": message}), 500
-        return render_template("error.html", code="server_error", message=message, errors=[], status=500), 500
+def _register_template_helpers(app: Flask) -> None:
+    """Filters for dates, numbers and form inputs, and the globals every page reads."""
 
     @app.template_filter("dt")
     def dt_filter(value, fmt: str = "dd/MM/yyyy HH:mm") -> str:  # noqa: ANN001

@@ -17,7 +17,7 @@ from flask_login import current_user
 
 from launch.extensions import csrf
 from launch.models import EventPoint
-from launch.services import api_tokens, checkin, roster
+from launch.services import api_tokens, checkin, events, roster
 from launch.services.access import can_act_for, can_read_all, scoped_unit_ids
 from launch.services.errors import Forbidden
 from launch.web.checkin import checkin_limit
@@ -116,7 +116,7 @@ def point_roster(point_id: int) -> Any:
 @api_auth
 def search_attendees(event_id: int) -> Any:
     """Search the whole roster by name (diacritics ignored): `?q=binh thanh`."""
-    event = checkin.get_event(event_id)
+    event = events.get_event(event_id)
     user = g.api_user
     if not can_read_all(user):
         scope = scoped_unit_ids(user) or set()
@@ -201,11 +201,9 @@ def _json_body(schema: str) -> dict[str, Any]:
     return {"required": True, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}}}
 
 
-def openapi_spec() -> dict[str, Any]:
-    """The OpenAPI 3.0 document (English; machine codes are the contract)."""
-    codes = sorted(set(checkin.STATUS) | {"unauthorized", "invalid_api_token", "csrf_failed", "rate_limited",
-                                          "forbidden"})
-    write_errors = {
+def _write_errors() -> dict[str, Any]:
+    """The refusals every write may answer, by HTTP status."""
+    return {
         "400": _refusal("invalid_token, invalid_input"),
         "401": _refusal("unauthorized, invalid_api_token"),
         "403": _refusal("not_your_point"),
@@ -215,6 +213,112 @@ def openapi_spec() -> dict[str, Any]:
         "410": _refusal("expired, revoked"),
         "429": _refusal("rate_limited"),
     }
+
+
+def _paths() -> dict[str, Any]:
+    """The API's operations."""
+    write_errors = _write_errors()
+    return {
+        "/site-checkins": {"post": {
+            "summary": "Check a connection point in with its QR token",
+            "description": "The token is the last path segment of the point's QR URL (`.../c/<token>`). "
+                           "Once per point per event; a repeat answers `already_checked_in` with when and by whom.",
+            "requestBody": _json_body("SiteCheckin"),
+            "responses": {"200": _ok("checked_in", "PointAnswer"), **write_errors},
+        }},
+        "/points/{point_id}": {"get": {
+            "summary": "A point's check-in state", "parameters": [_point_param()],
+            "responses": {"200": _ok("point", "PointAnswer"), "403": _refusal("not_your_point"),
+                          "404": _refusal("unknown_point")},
+        }},
+        "/points/{point_id}/roster": {"get": {
+            "summary": "People expected at the point (its unit and the units below)",
+            "parameters": [_point_param()],
+            "responses": {"200": _ok("roster", "AttendeeList")},
+        }},
+        "/events/{event_id}/attendees": {"get": {
+            "summary": "Search the event's roster by name (diacritics and case ignored)",
+            "parameters": [{"name": "event_id", "in": "path", "required": True, "schema": {"type": "integer"}},
+                           {"name": "q", "in": "query", "required": True, "schema": {"type": "string"}}],
+            "responses": {"200": _ok("attendees", "AttendeeList")},
+        }},
+        "/points/{point_id}/attendee-checkins": {"post": {
+            "summary": "Check a person in at a point (badge scan or roster id)",
+            "description": "A person is counted once per event. A second scan at the same point answers "
+                           "`already_checked_in`; at another point `checked_in_elsewhere` with where and when. "
+                           "`scanned_dt` is the real scan time of a delayed (offline) scan, accepted within "
+                           "the event's check-in window.",
+            "parameters": [_point_param()], "requestBody": _json_body("AttendeeCheckin"),
+            "responses": {"200": _ok("checked_in", "AttendeeAnswer"), **write_errors},
+        }},
+        "/points/{point_id}/headcount": {"post": {
+            "summary": "Report the headcount (walk-ins included)", "parameters": [_point_param()],
+            "requestBody": _json_body("Headcount"),
+            "responses": {"200": _ok("headcount_saved", "PointAnswer"), **write_errors},
+        }},
+        "/points/{point_id}/connection-test": {"post": {
+            "summary": "Confirm the connection test", "parameters": [_point_param()],
+            "responses": {"200": _ok("connection_tested", "PointAnswer"), **write_errors},
+        }},
+        "/points/{point_id}/problems": {"post": {
+            "summary": "Report a problem to the IOC", "parameters": [_point_param()],
+            "requestBody": _json_body("Problem"),
+            "responses": {"200": _ok("problem_reported", "PointAnswer"), **write_errors},
+        }},
+    }
+
+
+def _schemas() -> dict[str, Any]:
+    """The request and answer bodies."""
+    codes = sorted(set(checkin.STATUS) | {"unauthorized", "invalid_api_token", "csrf_failed", "rate_limited",
+                                          "forbidden"})
+    return {
+        "Answer": {"type": "object", "required": ["ok", "code", "message"], "properties": {
+            "ok": {"type": "boolean"}, "code": {"type": "string"}, "message": {"type": "string"}}},
+        "Refusal": {"allOf": [{"$ref": "#/components/schemas/Answer"}, {"type": "object", "properties": {
+            "ok": {"type": "boolean", "enum": [False]},
+            "code": {"type": "string", "enum": codes},
+            "checked_in_dt": {"type": "string", "format": "date-time"},
+            "checked_in_by": {"type": "string", "nullable": True},
+            "point": {"type": "string", "description": "where the person was checked in first"},
+        }}]},
+        "SiteCheckin": {"type": "object", "required": ["token"], "properties": {
+            "token": {"type": "string"},
+            "event_id": {"type": "integer", "description": "refuse with wrong_event if the token is for "
+                                                           "another event"}}},
+        "AttendeeCheckin": {"type": "object", "required": ["client_id"], "properties": {
+            "client_id": {"type": "string", "pattern": "^[A-Za-z0-9_-]{8,64}$",
+                          "description": "unique per scan (e.g. a UUID); a retry with it is recorded once"},
+            "badge": {"type": "string", "description": "the badge QR's content"},
+            "attendee_id": {"type": "integer", "description": "instead of badge: a roster id"},
+            "scanned_dt": {"type": "string", "format": "date-time"}}},
+        "Headcount": {"type": "object", "required": ["headcount"], "properties": {
+            "headcount": {"type": "integer", "minimum": 0}}},
+        "Problem": {"type": "object", "required": ["kind"], "properties": {
+            "kind": {"type": "string", "enum": ["no_audio", "no_video", "no_connection", "other"]},
+            "text": {"type": "string", "description": "required for other"}}},
+        "PointAnswer": {"allOf": [{"$ref": "#/components/schemas/Answer"}, {"type": "object", "properties": {
+            "point": {"type": "object"}, "checked_in": {"type": "boolean"},
+            "checked_in_dt": {"type": "string", "format": "date-time", "nullable": True},
+            "checked_in_by": {"type": "string", "nullable": True},
+            "headcount": {"type": "integer", "nullable": True},
+            "connection_tested_dt": {"type": "string", "format": "date-time", "nullable": True},
+            "attendees_checked_in": {"type": "integer"}}}]},
+        "AttendeeAnswer": {"allOf": [{"$ref": "#/components/schemas/Answer"}, {"type": "object", "properties": {
+            "attendee": {"type": "object"}, "client_id": {"type": "string"},
+            "scanned_dt": {"type": "string", "format": "date-time"},
+            "recorded_dt": {"type": "string", "format": "date-time"},
+            "replay": {"type": "boolean"}}}]},
+        "AttendeeList": {"allOf": [{"$ref": "#/components/schemas/Answer"}, {"type": "object", "properties": {
+            "attendees": {"type": "array", "items": {"type": "object", "properties": {
+                "id": {"type": "integer"}, "name": {"type": "string"},
+                "position": {"type": "string", "nullable": True},
+                "unit": {"type": "string", "nullable": True}}}}}}]},
+    }
+
+
+def openapi_spec() -> dict[str, Any]:
+    """The OpenAPI 3.0 document (English; machine codes are the contract)."""
     return {
         "openapi": "3.0.3",
         "info": {
@@ -231,103 +335,13 @@ def openapi_spec() -> dict[str, Any]:
         },
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearer": []}, {"session": []}],
-        "paths": {
-            "/site-checkins": {"post": {
-                "summary": "Check a connection point in with its QR token",
-                "description": "The token is the last path segment of the point's QR URL (`.../c/<token>`). "
-                               "Once per point per event; a repeat answers `already_checked_in` with when and by whom.",
-                "requestBody": _json_body("SiteCheckin"),
-                "responses": {"200": _ok("checked_in", "PointAnswer"), **write_errors},
-            }},
-            "/points/{point_id}": {"get": {
-                "summary": "A point's check-in state", "parameters": [_point_param()],
-                "responses": {"200": _ok("point", "PointAnswer"), "403": _refusal("not_your_point"),
-                              "404": _refusal("unknown_point")},
-            }},
-            "/points/{point_id}/roster": {"get": {
-                "summary": "People expected at the point (its unit and the units below)",
-                "parameters": [_point_param()],
-                "responses": {"200": _ok("roster", "AttendeeList")},
-            }},
-            "/events/{event_id}/attendees": {"get": {
-                "summary": "Search the event's roster by name (diacritics and case ignored)",
-                "parameters": [{"name": "event_id", "in": "path", "required": True, "schema": {"type": "integer"}},
-                               {"name": "q", "in": "query", "required": True, "schema": {"type": "string"}}],
-                "responses": {"200": _ok("attendees", "AttendeeList")},
-            }},
-            "/points/{point_id}/attendee-checkins": {"post": {
-                "summary": "Check a person in at a point (badge scan or roster id)",
-                "description": "A person is counted once per event. A second scan at the same point answers "
-                               "`already_checked_in`; at another point `checked_in_elsewhere` with where and when. "
-                               "`scanned_dt` is the real scan time of a delayed (offline) scan, accepted within "
-                               "the event's check-in window.",
-                "parameters": [_point_param()], "requestBody": _json_body("AttendeeCheckin"),
-                "responses": {"200": _ok("checked_in", "AttendeeAnswer"), **write_errors},
-            }},
-            "/points/{point_id}/headcount": {"post": {
-                "summary": "Report the headcount (walk-ins included)", "parameters": [_point_param()],
-                "requestBody": _json_body("Headcount"),
-                "responses": {"200": _ok("headcount_saved", "PointAnswer"), **write_errors},
-            }},
-            "/points/{point_id}/connection-test": {"post": {
-                "summary": "Confirm the connection test", "parameters": [_point_param()],
-                "responses": {"200": _ok("connection_tested", "PointAnswer"), **write_errors},
-            }},
-            "/points/{point_id}/problems": {"post": {
-                "summary": "Report a problem to the IOC", "parameters": [_point_param()],
-                "requestBody": _json_body("Problem"),
-                "responses": {"200": _ok("problem_reported", "PointAnswer"), **write_errors},
-            }},
-        },
+        "paths": _paths(),
         "components": {
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer", "description": "Personal API token"},
                 "session": {"type": "apiKey", "in": "cookie", "name": "session",
                             "description": "Browser session; writes also need the X-CSRFToken header"},
             },
-            "schemas": {
-                "Answer": {"type": "object", "required": ["ok", "code", "message"], "properties": {
-                    "ok": {"type": "boolean"}, "code": {"type": "string"}, "message": {"type": "string"}}},
-                "Refusal": {"allOf": [{"$ref": "#/components/schemas/Answer"}, {"type": "object", "properties": {
-                    "ok": {"type": "boolean", "enum": [False]},
-                    "code": {"type": "string", "enum": codes},
-                    "checked_in_dt": {"type": "string", "format": "date-time"},
-                    "checked_in_by": {"type": "string", "nullable": True},
-                    "point": {"type": "string", "description": "where the person was checked in first"},
-                }}]},
-                "SiteCheckin": {"type": "object", "required": ["token"], "properties": {
-                    "token": {"type": "string"},
-                    "event_id": {"type": "integer", "description": "refuse with wrong_event if the token is for "
-                                                                   "another event"}}},
-                "AttendeeCheckin": {"type": "object", "required": ["client_id"], "properties": {
-                    "client_id": {"type": "string", "pattern": "^[A-Za-z0-9_-]{8,64}$",
-                                  "description": "unique per scan (e.g. a UUID); a retry with it is recorded once"},
-                    "badge": {"type": "string", "description": "the badge QR's content"},
-                    "attendee_id": {"type": "integer", "description": "instead of badge: a roster id"},
-                    "scanned_dt": {"type": "string", "format": "date-time"}}},
-                "Headcount": {"type": "object", "required": ["headcount"], "properties": {
-                    "headcount": {"type": "integer", "minimum": 0}}},
-                "Problem": {"type": "object", "required": ["kind"], "properties": {
-                    "kind": {"type": "string", "enum": ["no_audio", "no_video", "no_connection", "other"]},
-                    "text": {"type": "string", "description": "required for other"}}},
-                "PointAnswer": {"allOf": [{"$ref": "#/components/schemas/Answer"}, {"type": "object", "properties": {
-                    "point": {"type": "object"}, "checked_in": {"type": "boolean"},
-                    "checked_in_dt": {"type": "string", "format": "date-time", "nullable": True},
-                    "checked_in_by": {"type": "string", "nullable": True},
-                    "headcount": {"type": "integer", "nullable": True},
-                    "connection_tested_dt": {"type": "string", "format": "date-time", "nullable": True},
-                    "attendees_checked_in": {"type": "integer"}}}]},
-                "AttendeeAnswer": {"allOf": [{"$ref": "#/components/schemas/Answer"}, {"type": "object", "properties": {
-                    "attendee": {"type": "object"}, "client_id": {"type": "string"},
-                    "scanned_dt": {"type": "string", "format": "date-time"},
-                    "recorded_dt": {"type": "string", "format": "date-time"},
-                    "replay": {"type": "boolean"}}}]},
-                "AttendeeList": {"allOf": [{"$ref": "#/components/schemas/Answer"}, {"type": "object", "properties": {
-                    "attendees": {"type": "array", "items": {"type": "object", "properties": {
-                        "id": {"type": "integer"}, "name": {"type": "string"},
-                        "position": {"type": "string", "nullable": True},
-                        "unit": {"type": "string", "nullable": True}}}}}}]},
-            },
+            "schemas": _schemas(),
         },
     }
-

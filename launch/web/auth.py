@@ -7,9 +7,9 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
-from launch.extensions import db, limiter
+from launch.extensions import limiter
 from launch.services import audit
-from launch.services.users import authenticate
+from launch.services.users import authenticate, set_locale
 from launch.web.forms import LoginForm
 
 bp = Blueprint("auth", __name__)
@@ -51,10 +51,8 @@ def login():  # noqa: ANN201
         else:
             lang = session.get("lang")
             session.clear()  # no session fixation: a fresh session, keeping only the language chosen
-            if lang in current_app.config["LANGUAGES"]:
+            if set_locale(user, lang):
                 session["lang"] = lang
-                user.locale = lang
-                db.session.commit()
             login_user(user, remember=form.remember.data)
             return redirect(safe_next(request.args.get("next")) or url_for("main.home"))
     return render_template("auth/login.html", form=form)
@@ -74,6 +72,5 @@ def set_language(code: str):  # noqa: ANN201
     if code in current_app.config["LANGUAGES"]:
         session["lang"] = code
         if current_user.is_authenticated:
-            current_user.locale = code
-            db.session.commit()
+            set_locale(current_user, code)
     return redirect(safe_next(request.args.get("next")) or url_for("main.home"))

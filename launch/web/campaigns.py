@@ -1,7 +1,6 @@
 """Follow-up campaigns: list, create/edit, targets, the hosts' report form, dashboards, exports, teams."""
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from flask import (
@@ -20,37 +19,21 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from launch.clock import utcnow
+from launch.clock import iso, utcnow
 from launch.extensions import db
 from launch.models import Event, Unit
-from launch.models.campaigns import TEAM_LEVELS
+from launch.models.campaigns import Campaign
 from launch.services import campaigns as svc
 from launch.services import teams as team_svc
-from launch.services.access import can_act_for, can_read_all
+from launch.services.access import can_read_all
 from launch.services.errors import DomainError, ValidationFailed
 from launch.services.text import small_int
 from launch.web.access import operator_required
-from launch.web.forms import ImportForm
+from launch.web.paging import ListPage, page_arg
 
 bp = Blueprint("campaigns", __name__, url_prefix="/campaigns")
 
 UNITS_PER_PAGE = 25
-
-
-class ListPage:
-    """A page of an already computed list, shaped like Flask-SQLAlchemy's pagination for the macro."""
-
-    def __init__(self, items: list, page: int, per_page: int) -> None:
-        self.total = len(items)
-        self.pages = max(1, math.ceil(self.total / per_page))
-        self.page = min(max(1, page), self.pages)
-        self.items = items[(self.page - 1) * per_page: self.page * per_page]
-        self.has_prev, self.has_next = self.page > 1, self.page < self.pages
-        self.prev_num, self.next_num = self.page - 1, self.page + 1
-
-
-def _page_arg() -> int:
-    return request.args.get("page", 1, type=int) or 1
 
 
 def _labels() -> dict[str, Any]:
@@ -66,7 +49,7 @@ def inject_campaign_helpers() -> dict:
     def open_campaigns_summary() -> list[dict[str, Any]]:
         if not current_user.is_authenticated:
             return []
-        stmt = svc.campaigns_for(current_user).where(svc.Campaign.state == "open").limit(5)
+        stmt = svc.campaigns_for(current_user).where(Campaign.state == "open").limit(5)
         out = []
         for campaign in db.session.scalars(stmt):
             data = svc.progress(campaign, user=current_user)
@@ -100,7 +83,7 @@ def _form_data(form) -> dict[str, Any]:  # noqa: ANN001
     return data
 
 
-def _render_form(data: dict[str, Any], errors: list, campaign=None, status: int = 200):  # noqa: ANN001, ANN202
+def _render_form(data: dict[str, Any], errors: list, campaign=None, status: int = 200):  # noqa: ANN001
     metrics = list(data.get("metrics") or [])
     metrics += [{"key": None, "label": "", "target_rule": "none", "target_value": None}] * (
         svc.MAX_METRICS - len(metrics))
@@ -148,7 +131,6 @@ def edit(campaign_id: int):  # noqa: ANN201
         try:
             svc.save_campaign(data, campaign=campaign, actor=current_user)
         except ValidationFailed as exc:
-            db.session.rollback()
             flash(str(exc.message), "error")
             return _render_form(data, exc.errors, campaign=campaign, status=400)
         flash(_("Saved."), "success")
@@ -168,7 +150,7 @@ def cancel(campaign_id: int):  # noqa: ANN201
 def _dashboard_args() -> dict[str, Any]:
     district_id = request.args.get("district", type=int)
     show = request.args.get("show") if request.args.get("show") in ("below", "missing") else "all"
-    return {"district_id": district_id, "show": show, "page": _page_arg()}
+    return {"district_id": district_id, "show": show, "page": page_arg()}
 
 
 def _dashboard_context(campaign, args: dict[str, Any]) -> dict[str, Any]:  # noqa: ANN001
@@ -205,7 +187,7 @@ def dashboard_data(campaign_id: int):  # noqa: ANN201
     ctx = _dashboard_context(campaign, _dashboard_args())
     body = svc.progress_json(ctx["d"], rows=ctx["filtered"])
     body["html"] = render_template("campaigns/_live.html", **ctx)
-    body["generated"] = utcnow().isoformat()
+    body["generated"] = iso(utcnow())
     return jsonify(body)
 
 
@@ -226,26 +208,15 @@ def targets(campaign_id: int):  # noqa: ANN201
         try:
             changed = svc.set_target_overrides(campaign, values, actor=current_user)
         except ValidationFailed as exc:
-            db.session.rollback()
             flash(str(exc.message), "error")
             errors = exc.errors
         else:
             flash(_("%(n)d targets changed.", n=changed) if changed else _("Nothing changed."), "success")
-            return redirect(url_for(".targets", campaign_id=campaign.id, page=_page_arg()))
+            return redirect(url_for(".targets", campaign_id=campaign.id, page=page_arg()))
     units = sorted((cu.unit for cu in campaign.units), key=lambda u: u.code)
-    page = ListPage(units, _page_arg(), current_app.config["ITEMS_PER_PAGE"])
-    rule_targets = {}
-    overrides = {(o.unit_id, o.metric_id): o.target for o in
-                 db.session.scalars(select(svc.TargetOverride).where(svc.TargetOverride.campaign_id == campaign.id))}
-    members = team_svc.members_rolled_up()
-    for unit in page.items:
-        for m in metrics:
-            rule_targets[(unit.id, m.id)] = (m.target_value if m.target_rule == "fixed" else
-                                             members.get(unit.id, 0) * (m.target_value or 0)
-                                             if m.target_rule == "per_member" else None)
-    return render_template("campaigns/targets.html", campaign=campaign, metrics=metrics, page=page,
-                           rule_targets=rule_targets, overrides=overrides, members=members, errors=errors,
-                           **_labels()), (400 if errors else 200)
+    page = ListPage(units, page_arg(), current_app.config["ITEMS_PER_PAGE"])
+    return render_template("campaigns/targets.html", campaign=campaign, metrics=metrics, page=page, errors=errors,
+                           **svc.target_sheet(campaign, page.items, metrics), **_labels()), (400 if errors else 200)
 
 
 @bp.route("/<int:campaign_id>/report", methods=["GET", "POST"])
@@ -255,11 +226,11 @@ def report(campaign_id: int):  # noqa: ANN201
     campaign = svc.get_campaign(campaign_id)
     if not (current_user.is_operator or current_user.is_host):
         abort(403)
-    mine = sorted((cu.unit for cu in campaign.units if can_act_for(current_user, cu.unit_id)), key=lambda u: u.code)
+    mine = svc.reporting_units_of(campaign, current_user)
     if not mine:
         abort(403)
     now = utcnow()
-    started = [p for p in svc.periods(campaign) if p.start <= now]
+    started = svc.started_periods(campaign, now)
     source = request.form if request.method == "POST" else request.args
     unit_id = source.get("unit", type=int) or mine[0].id
     period_index = source.get("period", type=int)
@@ -337,94 +308,3 @@ def export(campaign_id: int, fmt: str):  # noqa: ANN201
         body = svc.export_xlsx(campaign, kind, user=current_user)
         mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
-
-
-# ------------------------------------------------------------------ teams
-
-
-@bp.route("/teams")
-@login_required
-def teams():  # noqa: ANN201
-    """Community digital-technology teams: per district, then a district's teams."""
-    district_id = request.args.get("district", type=int)
-    district = db.session.get(Unit, district_id) if district_id else None
-    if district is not None and district.level != "district":
-        abort(404)
-    summary = team_svc.district_summary()
-    page = None
-    if district is not None:
-        page = db.paginate(team_svc.teams_query(district_id=district.id),
-                           per_page=current_app.config["ITEMS_PER_PAGE"], error_out=False)
-    totals = {k: sum(r[k] for r in summary) for k in ("district", "commune", "village", "teams", "members")}
-    return render_template("campaigns/teams.html", summary=summary, totals=totals, district=district, page=page,
-                           **_labels())
-
-
-def _team_units() -> list[Unit]:
-    return list(db.session.scalars(select(Unit).where(Unit.level.in_(("district", "commune"))).order_by(Unit.code)))
-
-
-@bp.route("/teams/new", methods=["GET", "POST"])
-@bp.route("/teams/<int:team_id>/edit", methods=["GET", "POST"])
-@operator_required
-def team_form(team_id: int | None = None):  # noqa: ANN201
-    """Add or change a team."""
-    team = team_svc.get_team(team_id) if team_id else None
-    errors: list = []
-    if request.method == "POST":
-        data = {k: request.form.get(k) for k in ("unit_id", "level", "name", "members")}
-        try:
-            saved = team_svc.save_team(data, team=team, actor=current_user)
-        except ValidationFailed as exc:
-            db.session.rollback()
-            flash(str(exc.message), "error")
-            errors = exc.errors
-        else:
-            flash(_("Saved."), "success")
-            district = saved.unit if saved.unit.level == "district" else saved.unit.parent
-            return redirect(url_for(".teams", district=district.id if district else None))
-    else:
-        data = ({"unit_id": team.unit_id, "level": team.level, "name": team.name, "members": team.members} if team
-                else {"unit_id": request.args.get("unit", ""), "level": "village", "name": "", "members": ""})
-    return render_template("campaigns/team_form.html", team=team, data=data, errors=errors, units=_team_units(),
-                           levels=TEAM_LEVELS, **_labels()), (400 if errors else 200)
-
-
-@bp.route("/teams/<int:team_id>/delete", methods=["POST"])
-@operator_required
-def team_delete(team_id: int):  # noqa: ANN201
-    team = team_svc.get_team(team_id)
-    district = team.unit if team.unit.level == "district" else team.unit.parent
-    team_svc.delete_team(team, actor=current_user)
-    flash(_("Team deleted."), "info")
-    return redirect(url_for(".teams", district=district.id if district else None))
-
-
-@bp.route("/teams/import", methods=["GET", "POST"])
-@operator_required
-def teams_import():  # noqa: ANN201
-    """Upload a teams CSV: refused whole with every bad line listed, or applied whole."""
-    form = ImportForm()
-    errors: list = []
-    result = None
-    if form.validate_on_submit():
-        try:
-            result = team_svc.import_teams(form.file.data.read(), actor=current_user,
-                                           source=form.file.data.filename or "upload")
-        except ValidationFailed as exc:
-            flash(str(exc.message), "error")
-            errors = exc.errors
-        else:
-            flash(_("Import done: %(c)d created, %(u)d updated, %(n)d unchanged.",
-                    c=result.created, u=result.updated, n=result.unchanged), "success")
-    elif request.method == "POST":
-        flash(_("Choose a CSV file to import."), "error")
-    return render_template("campaigns/teams_import.html", form=form, errors=errors, result=result,
-                           required=team_svc.REQUIRED_COLUMNS), (400 if errors else 200)
-
-
-@bp.route("/teams/export.csv")
-@login_required
-def teams_export():  # noqa: ANN201
-    return Response("\ufeff" + team_svc.export_csv(), mimetype="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": 'attachment; filename="teams.csv"'})

@@ -23,7 +23,7 @@ from flask_login import current_user, login_required
 
 from launch.extensions import db, limiter
 from launch.models.checkins import PROBLEM_KINDS
-from launch.services import api_tokens, checkin, qr, roster, tokens
+from launch.services import api_tokens, checkin, events, qr, roster, tokens
 from launch.services.access import can_act_for
 from launch.services.errors import DomainError, ValidationFailed
 from launch.services.text import small_int
@@ -62,7 +62,7 @@ def checkin_rate_key() -> str:
 checkin_limit = limiter.limit(checkin_rate_limit, key_func=checkin_rate_key, methods=["POST"])
 
 
-def _point_for_host(point_id: int):  # noqa: ANN202
+def _point_for_host(point_id: int):
     point = checkin.get_point(point_id)
     if not can_act_for(current_user, point.unit_id):
         abort(403)
@@ -197,7 +197,7 @@ def service_worker():  # noqa: ANN201
 @reader_required
 def event_points(event_id: int):  # noqa: ANN201
     """Every point of an event with its check-in state and QR actions."""
-    event = checkin.get_event(event_id)
+    event = events.get_event(event_id)
     return render_template("checkin/event.html", event=event, points=checkin.event_points(event),
                            label=checkin.point_label, attendees=len(roster.event_attendees(event)))
 
@@ -206,7 +206,7 @@ def event_points(event_id: int):  # noqa: ANN201
 @operator_required
 def qr_sheet(event_id: int):  # noqa: ANN201
     """All the event's point QR codes on print-ready A4 pages; marks them issued."""
-    event = checkin.get_event(event_id)
+    event = events.get_event(event_id)
     points = [p for p in checkin.event_points(event) if not p.is_host]
     items = [{"point": p, "label": checkin.point_label(p), "url": (url := tokens.site_url(p)),
               "svg": qr.svg_inline(url)} for p in points]
@@ -264,7 +264,7 @@ def revoke(event_id: int, point_id: int):  # noqa: ANN201
 @operator_required
 def roster_import(event_id: int):  # noqa: ANN201
     """Upload the roster CSV: refused whole with every bad line listed, or applied whole."""
-    event = checkin.get_event(event_id)
+    event = events.get_event(event_id)
     form = ImportForm()
     errors: list = []
     result = None
@@ -290,7 +290,7 @@ def roster_import(event_id: int):  # noqa: ANN201
 def badges(event_id: int):  # noqa: ANN201
     """Personal badges (name, position, unit, QR) on A4 pages; `?unit=CODE` for one unit,
     `?attendee=ID` for one person (a reissued badge)."""
-    event = checkin.get_event(event_id)
+    event = events.get_event(event_id)
     unit = (request.args.get("unit") or "").strip()[:16] or None
     one = small_int(request.args.get("attendee"))
     people = [roster.get_attendee(event, one)] if one else roster.event_attendees(event, unit)
@@ -302,7 +302,7 @@ def badges(event_id: int):  # noqa: ANN201
 @operator_required
 def reissue_badge(event_id: int, attendee_id: int):  # noqa: ANN201
     """A lost badge: issue a new one (the old QR is refused from now on) and print it."""
-    event = checkin.get_event(event_id)
+    event = events.get_event(event_id)
     person = roster.reissue_badge(roster.get_attendee(event, attendee_id), actor=current_user)
     flash(_("%(name)s has a new badge: print it now. The old one no longer checks anyone in.",
             name=person.full_name), "success")

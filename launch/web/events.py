@@ -44,7 +44,7 @@ def _form_context(form: Any, **extra: Any) -> dict[str, Any]:
             "chosen_levels": form.getlist("invite_levels") if hasattr(form, "getlist") else [], **extra}
 
 
-def _get_visible(event_id: int):  # noqa: ANN202
+def _get_visible(event_id: int):
     event = events.get_event(event_id)
     if not events.can_view(current_user, event):
         abort(403)
@@ -117,7 +117,6 @@ def edit(event_id: int):  # noqa: ANN201
         try:
             events.update_event(event, _form_data(request.form, new=False), actor=current_user)
         except ValidationFailed as exc:
-            db.session.rollback()
             errors = exc.errors
             flash(str(exc.message), "error")
         else:

@@ -89,7 +89,6 @@ def channels():  # noqa: ANN201
             notifications.create_channel(request.form.get("kind", ""), name, config, is_enabled=enabled,
                                          actor=current_user)
         except ValidationFailed as exc:
-            db.session.rollback()
             errors = exc.errors
             flash(str(exc.message), "error")
         else:
@@ -111,7 +110,6 @@ def channel(channel_id: int):  # noqa: ANN201
         try:
             notifications.update_channel(item, name, config, is_enabled=enabled, actor=current_user)
         except ValidationFailed as exc:
-            db.session.rollback()
             errors = exc.errors
             flash(str(exc.message), "error")
         else:

@@ -21,7 +21,8 @@ from flask_login import current_user, login_required
 
 from launch.extensions import csrf, db
 from launch.models import Unit
-from launch.services import access, meeting, presence, reports, wall
+from launch.realtime import snapshots
+from launch.services import access, events, meeting, presence, reports, wall
 from launch.services.text import small_int
 
 bp = Blueprint("wall", __name__, url_prefix="/wall")
@@ -106,7 +107,7 @@ def js_labels() -> dict[str, Any]:
 
 def _render_wall(event_id: int, district_id: int | None, projector: bool) -> str:
     _authorize(district_id)
-    event = wall.get_event(event_id)
+    event = events.get_event(event_id)
     district = _district(district_id)
     districts = []
     if district is None:
@@ -161,7 +162,7 @@ def snapshot_json(event_id: int):  # noqa: ANN201
     district_id = _district_arg()
     _authorize(district_id)
     _district(district_id)
-    return jsonify(wall.snapshot(event_id, district_id))
+    return jsonify(snapshots.snapshot(event_id, district_id))
 
 
 def _report(event_id: int) -> dict[str, Any]:

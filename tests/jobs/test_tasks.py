@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from launch.extensions import db
+from launch.jobs import tasks
 from launch.models import Notification, ScheduledTask
 from launch.services import events, scheduling
 from tests.services.test_events import NOW, START, base
@@ -16,15 +17,17 @@ RAN: list[int] = []
 _lock = threading.Lock()
 
 
-@scheduling.task_handler("test.count")
 def _count(task, now):
     with _lock:
         RAN.append(task.id)
 
 
-@scheduling.task_handler("test.boom")
 def _boom(task, now):
     raise RuntimeError("boom")
+
+
+tasks.register("test.count", _count)
+tasks.register("test.boom", _boom)
 
 
 @pytest.fixture
@@ -47,13 +50,13 @@ def status(task) -> str:
 def test_restart_within_grace_sends_the_missed_reminder(reminder):
     _event, task = reminder
     # The scheduler was down at the due time and comes back 20 minutes later (grace: 30).
-    scheduling.run_due_tasks(task.due_dt + timedelta(minutes=20))
+    tasks.run_due_tasks(task.due_dt + timedelta(minutes=20))
     assert status(task) == "done" and reminder_notices(task) == 3
 
 
 def test_restart_past_grace_records_the_reminder_missed(reminder):
     _event, task = reminder
-    scheduling.run_due_tasks(task.due_dt + timedelta(minutes=31))
+    tasks.run_due_tasks(task.due_dt + timedelta(minutes=31))
     assert status(task) == "missed" and reminder_notices(task) == 0
     assert "past the grace" in db.session.get(ScheduledTask, task.id).last_error
 
@@ -65,46 +68,46 @@ def test_killed_mid_run_is_recovered_and_sent_once(reminder, monkeypatch):
     def killed(*args, **kwargs):
         raise KeyboardInterrupt  # the process dies inside the handler: nothing of its work commits
 
-    monkeypatch.setattr("launch.services.events.reminder_text", killed)
+    monkeypatch.setattr("launch.services.events.notices.reminder_text", killed)
     with pytest.raises(KeyboardInterrupt):
-        scheduling.run_due_tasks(due)
+        tasks.run_due_tasks(due)
     db.session.rollback()
     monkeypatch.undo()
     assert status(task) == "running" and reminder_notices(task) == 0
     # Restarted right away: the lease has not run out, so it is not taken twice.
-    scheduling.run_due_tasks(due + timedelta(minutes=1))
+    tasks.run_due_tasks(due + timedelta(minutes=1))
     assert status(task) == "running"
     # After the lease (5 min) the next sweep recovers it, within the grace: sent once.
-    scheduling.run_due_tasks(due + timedelta(minutes=6))
+    tasks.run_due_tasks(due + timedelta(minutes=6))
     assert status(task) == "done" and reminder_notices(task) == 3
-    scheduling.run_due_tasks(due + timedelta(minutes=20))
+    tasks.run_due_tasks(due + timedelta(minutes=20))
     assert reminder_notices(task) == 3
     assert db.session.get(ScheduledTask, task.id).attempts == 2
 
 
 def test_killed_and_back_past_grace_is_missed(reminder, monkeypatch):
     _event, task = reminder
-    attempt = scheduling.claim(task.id, task.due_dt)  # claimed, then the process was killed
+    attempt = tasks.claim(task.id, task.due_dt)  # claimed, then the process was killed
     assert attempt == 1
-    scheduling.run_due_tasks(task.due_dt + timedelta(hours=1))
+    tasks.run_due_tasks(task.due_dt + timedelta(hours=1))
     assert status(task) == "missed" and reminder_notices(task) == 0
 
 
 def test_a_slow_runner_that_lost_its_task_cannot_finish_it(reminder):
     _event, task = reminder
-    slow = scheduling.claim(task.id, task.due_dt)
+    slow = tasks.claim(task.id, task.due_dt)
     # The slow runner looks dead; another sweep recovers the task and runs it.
-    scheduling.run_due_tasks(task.due_dt + timedelta(minutes=6))
+    tasks.run_due_tasks(task.due_dt + timedelta(minutes=6))
     assert status(task) == "done" and reminder_notices(task) == 3
     # The first runner wakes up: its fenced run changes nothing.
-    assert scheduling.run_claimed(task.id, slow, task.due_dt + timedelta(minutes=7)) == "lost"
+    assert tasks.run_claimed(task.id, slow, task.due_dt + timedelta(minutes=7)) == "lost"
     assert status(task) == "done" and reminder_notices(task) == 3
 
 
 def test_a_failing_handler_is_recorded_failed(app):
     task = scheduling.schedule_task("test.boom", NOW)
     db.session.commit()
-    scheduling.run_due_tasks(NOW)
+    tasks.run_due_tasks(NOW)
     row = db.session.get(ScheduledTask, task.id)
     assert row.status == "failed" and "boom" in row.last_error
 
@@ -112,14 +115,14 @@ def test_a_failing_handler_is_recorded_failed(app):
 def test_unknown_kind_is_failed_not_dropped(app):
     task = scheduling.schedule_task("nobody.handles.this", NOW)
     db.session.commit()
-    scheduling.run_due_tasks(NOW)
+    tasks.run_due_tasks(NOW)
     assert db.session.get(ScheduledTask, task.id).status == "failed"
 
 
 def test_future_tasks_wait(app):
     task = scheduling.schedule_task("test.count", NOW + timedelta(seconds=1))
     db.session.commit()
-    assert scheduling.run_due_tasks(NOW) == 0
+    assert tasks.run_due_tasks(NOW) == 0
     assert db.session.get(ScheduledTask, task.id).status == "pending"
 
 
@@ -149,7 +152,7 @@ def test_concurrent_schedulers_run_each_task_once_on_postgres(request):
         try:
             with app.app_context():
                 barrier.wait()
-                handled.append(scheduling.run_due_tasks(NOW))
+                handled.append(tasks.run_due_tasks(NOW))
                 db.session.remove()
         except BaseException as exc:
             errors.append(exc)
@@ -184,7 +187,7 @@ def test_concurrent_reminders_are_sent_once_on_postgres(request):
         create_user("h2", "password123", "host", unit_codes=("21046",))
         event = make_event(start_dt=START)
         event.reminder_offsets = [20, 15]
-        events._sync_tasks(event, NOW, moved=False)
+        events.sync_tasks(event, NOW, moved=False)
         db.session.commit()
         event_id = event.id
     barrier = threading.Barrier(2)
@@ -192,7 +195,7 @@ def test_concurrent_reminders_are_sent_once_on_postgres(request):
     def runner():
         with app.app_context():
             barrier.wait()
-            scheduling.run_due_tasks(START - timedelta(minutes=15))
+            tasks.run_due_tasks(START - timedelta(minutes=15))
             db.session.remove()
 
     threads = [threading.Thread(target=runner) for _ in range(2)]

@@ -7,7 +7,7 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
-from launch.clock import utcnow
+from launch.clock import iso, utcnow
 from launch.extensions import db, socketio
 from launch.models import Activity
 from launch.services import presence
@@ -119,7 +119,7 @@ def test_silence_shows_signal_lost_then_the_point_comes_back(app, event, clients
         [delta] = received(wall, "wall_delta")
         t = tile(delta, point.id)
         assert t["status"] == "signal_lost" and t["page_live"] is False
-        assert t["last_seen_at"] == start.isoformat()
+        assert t["last_seen_at"] == iso(start)
         assert delta["feed"][0]["kind"] == "presence_lost"
         wall.emit("resync", {"event": event.id})
         snap = received(wall, "wall_snapshot")[0]

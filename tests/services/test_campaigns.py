@@ -7,14 +7,15 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from launch.clock import as_utc
+from launch.clock import as_utc, utcnow
+from launch.demo import campaigns as demo_campaigns
 from launch.extensions import db
-from launch.models import AuditEntry, Notification, ScheduledTask, Unit
-from launch.models.campaigns import Campaign, ProgressReport, Team
+from launch.jobs.tasks import run_due_tasks
+from launch.models import AuditEntry, Notification, ScheduledTask, Team, Unit
+from launch.models.campaigns import Campaign, ProgressReport
 from launch.services import campaigns as svc
 from launch.services import teams as team_svc
 from launch.services.errors import DomainError, Forbidden, ValidationFailed
-from launch.services.scheduling import run_due_tasks
 from tests.support.factories import make_event
 
 
@@ -348,12 +349,12 @@ def test_campaign_made_late_schedules_no_backlog(users, teams):
 
 
 def test_demo_seed_is_idempotent_and_shows_progress(users):
-    event = make_event(start_dt=svc.utcnow() - timedelta(days=2))
-    svc.seed_demo(users["operator"])
+    event = make_event(start_dt=utcnow() - timedelta(days=2))
+    demo_campaigns.seed_demo(users["operator"])
     counts = (db.session.scalar(select(func.count()).select_from(Campaign)),
               db.session.scalar(select(func.count()).select_from(Team)),
               db.session.scalar(select(func.count()).select_from(ProgressReport)))
-    svc.seed_demo(users["operator"])
+    demo_campaigns.seed_demo(users["operator"])
     assert counts == (db.session.scalar(select(func.count()).select_from(Campaign)),
                       db.session.scalar(select(func.count()).select_from(Team)),
                       db.session.scalar(select(func.count()).select_from(ProgressReport)))

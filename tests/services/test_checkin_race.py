@@ -65,7 +65,7 @@ def test_same_person_at_two_points_exactly_one_wins(app, users, monkeypatch):
         real_check_window(event, at)
         both_checked.wait(10)
 
-    monkeypatch.setattr(checkin, "check_window", check_window_then_wait)
+    monkeypatch.setattr("launch.services.checkin.attendees.check_window", check_window_then_wait)
 
     def scan(point_id, user_id, person_id, n):
         def call():

@@ -7,10 +7,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from launch.demo import events as demo_events
 from launch.extensions import db
+from launch.jobs.tasks import run_due_tasks
 from launch.models import Activity, AuditEntry, Event, EventPoint, Notification, ScheduledTask, Unit
 from launch.models.events import ReadinessCheck
-from launch.services import events, scheduling
+from launch.services import events
 from launch.services.errors import DomainError, ValidationFailed
 from tests.support.factories import point_of
 
@@ -147,15 +149,15 @@ def test_lifecycle_runs_on_time(published, monkeypatch):
     monkeypatch.setattr("launch.realtime.publisher.announce",
                         lambda event_id, kind, event_point_id=None, data=None: announced.append((kind, data)))
     event = published
-    scheduling.run_due_tasks(START - timedelta(minutes=61))
+    run_due_tasks(START - timedelta(minutes=61))
     assert db.session.get(Event, event.id).state == "scheduled"
-    scheduling.run_due_tasks(START - timedelta(minutes=60))
+    run_due_tasks(START - timedelta(minutes=60))
     db.session.expire_all()
     assert db.session.get(Event, event.id).state == "testing"
-    scheduling.run_due_tasks(START)
+    run_due_tasks(START)
     db.session.expire_all()
     assert db.session.get(Event, event.id).state == "live"
-    scheduling.run_due_tasks(START + timedelta(minutes=90))
+    run_due_tasks(START + timedelta(minutes=90))
     db.session.expire_all()
     assert db.session.get(Event, event.id).state == "ended"
     states = [d["state"] for k, d in announced if k == "state"]
@@ -171,7 +173,7 @@ def test_lifecycle_runs_on_time(published, monkeypatch):
 
 def test_late_scheduler_catches_up_in_order(published):
     """Down all morning: the states still follow one another, the late reminders are missed."""
-    scheduling.run_due_tasks(START + timedelta(hours=3))
+    run_due_tasks(START + timedelta(hours=3))
     db.session.expire_all()
     event = db.session.get(Event, published.id)
     assert event.state == "ended"
@@ -188,7 +190,7 @@ def test_operator_moves_the_event_on_by_hand(published, users):
     events.change_state(event, "live", actor=users["operator"], now=NOW)
     assert event.state == "live"
     # The on-time tasks no longer move it backwards.
-    scheduling.run_due_tasks(START - timedelta(minutes=60))
+    run_due_tasks(START - timedelta(minutes=60))
     db.session.expire_all()
     assert db.session.get(Event, event.id).state == "live"
     events.change_state(db.session.get(Event, event.id), "ended", actor=users["operator"], now=NOW)
@@ -203,7 +205,7 @@ def test_readiness_verdicts_are_stored_at_the_window_and_t15(published, users):
     unit = bt.unit
     unit.host_phone = "0912 000 111"
     db.session.commit()
-    scheduling.run_due_tasks(START - timedelta(minutes=60))
+    run_due_tasks(START - timedelta(minutes=60))
     rows = db.session.scalars(select(ReadinessCheck).where(ReadinessCheck.stage == "test_window")).all()
     assert len(rows) == 186
     mine = next(r for r in rows if r.event_point_id == bt.id)
@@ -217,14 +219,14 @@ def test_readiness_verdicts_are_stored_at_the_window_and_t15(published, users):
     # Live on the event page at any time.
     live = events.readiness(event)
     assert sum(1 for v in live if v.ready) == 1
-    scheduling.run_due_tasks(START - timedelta(minutes=15))
+    run_due_tasks(START - timedelta(minutes=15))
     assert db.session.scalar(select(func.count()).select_from(ReadinessCheck)
                              .where(ReadinessCheck.stage == "t15")) == 186
 
 
 def test_reminders_go_to_the_hosts_once_at_each_offset(published, users):
     event = published
-    scheduling.run_due_tasks(START - timedelta(hours=24))
+    run_due_tasks(START - timedelta(hours=24))
     got = db.session.scalars(select(Notification).where(Notification.channel_kind == "inapp",
                                                         Notification.event_id == event.id)).all()
     by_user = {n.user_id: n for n in got}
@@ -236,11 +238,11 @@ def test_reminders_go_to_the_hosts_once_at_each_offset(published, users):
     assert "Xã Bình Thạnh" in by_user[users["commune_host"].id].body
     assert "Huyện Bình Sơn" not in by_user[users["commune_host"].id].body
     # Running again does not send again.
-    scheduling.run_due_tasks(START - timedelta(hours=24))
+    run_due_tasks(START - timedelta(hours=24))
     assert db.session.scalar(select(func.count()).select_from(Notification)
                              .where(Notification.event_id == event.id)) == 3
-    scheduling.run_due_tasks(START - timedelta(minutes=60))
-    scheduling.run_due_tasks(START - timedelta(minutes=15))
+    run_due_tasks(START - timedelta(minutes=60))
+    run_due_tasks(START - timedelta(minutes=15))
     reminders = tasks(event, "event.reminder")
     assert [t.status for t in reminders] == ["done", "done", "done"]
     count = db.session.scalar(select(func.count()).select_from(Notification).where(
@@ -256,9 +258,9 @@ def test_absent_points_are_flagged_at_start_plus_grace(published, users, monkeyp
     here = point_of(event, "524")
     here.checked_in_dt = START - timedelta(minutes=5)
     db.session.commit()
-    scheduling.run_due_tasks(START + timedelta(minutes=9))
+    run_due_tasks(START + timedelta(minutes=9))
     assert point_of(event, "21046").absent_dt is None
-    scheduling.run_due_tasks(START + timedelta(minutes=10))
+    run_due_tasks(START + timedelta(minutes=10))
     db.session.expire_all()
     assert point_of(event, "21046").absent_dt == START + timedelta(minutes=10)
     assert point_of(event, "524").absent_dt is None
@@ -274,7 +276,7 @@ def test_absent_points_are_flagged_at_start_plus_grace(published, users, monkeyp
 
 def test_moving_an_event_moves_its_pending_tasks_and_tells_hosts(published, users):
     event = published
-    scheduling.run_due_tasks(START - timedelta(hours=24))  # the 24 h reminder went out
+    run_due_tasks(START - timedelta(hours=24))  # the 24 h reminder went out
     later = START + timedelta(days=1)
     events.update_event(event, {"start": "2023-07-29T08:00", "end": "2023-07-29T09:30"}, actor=users["operator"],
                         now=START - timedelta(hours=23))
@@ -289,7 +291,7 @@ def test_moving_an_event_moves_its_pending_tasks_and_tells_hosts(published, user
                                                          Notification.body.contains("29/07/2023")))
     assert moved is not None
     # Nothing fires at the old time.
-    scheduling.run_due_tasks(START)
+    run_due_tasks(START)
     db.session.expire_all()
     assert db.session.get(Event, event.id).state == "scheduled"
 
@@ -309,7 +311,7 @@ def test_cancelling_cancels_tasks_and_tells_hosts(published, users, monkeypatch)
                                          users["other_host"].id}
     assert all("Mưa bão" in n.body for n in told)
     assert announced == [("state", announced[0][1])] and announced[0][1]["state"] == "cancelled"
-    scheduling.run_due_tasks(START + timedelta(hours=3))
+    run_due_tasks(START + timedelta(hours=3))
     assert db.session.scalar(select(func.count()).select_from(Notification)
                              .where(Notification.event_id == event.id)) == 3
     with pytest.raises(DomainError):
@@ -336,8 +338,8 @@ def test_calendar_groups_events_by_local_day(published, users):
 
 
 def test_seed_demo_is_idempotent_and_soon(users):
-    first = events.seed_demo(users["operator"])
-    second = events.seed_demo(users["operator"])
+    first = demo_events.seed_demo(users["operator"])
+    second = demo_events.seed_demo(users["operator"])
     assert first.id == second.id
     assert db.session.scalar(select(func.count()).select_from(Event)) == 1
     assert first.state == "scheduled" and len(events.invited_points(first)) == 186

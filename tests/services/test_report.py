@@ -9,7 +9,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from launch.clock import utcnow
+from launch.clock import iso, utcnow
 from launch.extensions import db
 from launch.models import Activity, Attendee, AttendeeCheckin, PointProblem, Unit
 from launch.services import reports
@@ -150,9 +150,9 @@ def test_timeline_replays_minute_by_minute(app, held):
     start = held.start_dt
     data = reports.timeline(held.id, now=start + timedelta(minutes=40))
     labels = data["labels"]
-    assert labels[0] <= (start - timedelta(minutes=60)).isoformat()
+    assert labels[0] <= iso(start - timedelta(minutes=60))
     index = {label: i for i, label in enumerate(labels)}
-    at = lambda minutes: index[(start + timedelta(minutes=minutes)).isoformat()]  # noqa: E731
+    at = lambda minutes: index[iso(start + timedelta(minutes=minutes))]  # noqa: E731
     assert data["checked_in"][at(-10)] == 0
     assert data["checked_in"][at(-5)] == 1
     assert data["checked_in"][at(-2)] == 2

@@ -6,6 +6,7 @@ import io
 import pytest
 from sqlalchemy import func, select
 
+from launch.demo import roster as demo_roster
 from launch.extensions import db
 from launch.models import Attendee, AuditEntry
 from launch.services import roster
@@ -78,12 +79,12 @@ def test_search_ignores_diacritics_and_point_roster_covers_units_below(event, us
 
 
 def test_seed_demo_checkins_is_idempotent(event, users):
-    assert roster.seed_demo_checkins(event) == 40
-    assert roster.seed_demo_checkins(event) == 0
+    assert demo_roster.seed_demo_checkins(event) == 40
+    assert demo_roster.seed_demo_checkins(event) == 0
     units = dict(db.session.execute(select(Attendee.unit_id, func.count()).group_by(Attendee.unit_id)).all())
     assert sorted(units.values()) == [20, 20]
     only_district = make_event(start_dt=START, unit_codes=["524"], title="Other")
-    assert roster.seed_demo_checkins(only_district) == 20
+    assert demo_roster.seed_demo_checkins(only_district) == 20
 
 
 def test_import_page(app, event, users):

@@ -6,11 +6,10 @@ import io
 import pytest
 from sqlalchemy import func, select
 
+from launch.demo.campaigns import demo_teams_csv
 from launch.extensions import db
-from launch.models import AuditEntry, Unit
-from launch.models.campaigns import Team
+from launch.models import AuditEntry, Team, Unit
 from launch.services import teams as svc
-from launch.services.campaigns import demo_teams_csv
 from launch.services.errors import ValidationFailed
 
 HEADER = "unit_code,level,name,members\n"

@@ -8,8 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from launch.extensions import db
-from launch.models import AttendeeCheckin, EventPoint
-from launch.models.checkins import ApiToken
+from launch.models import ApiToken, AttendeeCheckin, EventPoint
 from launch.services import api_tokens, tokens
 from tests.conftest import login
 from tests.support.checkin import CODES, DURING, START, add_attendee, capture_announcements

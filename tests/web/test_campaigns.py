@@ -11,6 +11,7 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from launch.clock import as_utc
+from launch.demo import campaigns as demo_campaigns
 from launch.extensions import db
 from launch.models import Unit
 from launch.models.campaigns import Campaign, ProgressReport
@@ -145,7 +146,7 @@ def test_dashboard_drill_down_and_filters(campaign, as_user):
 
 
 def test_province_dashboard_groups_by_district_and_paginates(users, as_user):
-    team_svc.import_teams(svc.demo_teams_csv())
+    team_svc.import_teams(demo_campaigns.demo_teams_csv())
     c = svc.save_campaign(campaign_data(district_ids=[]), actor=users["operator"], now=L(2023, 8, 1, 9, 0))
     assert len(c.units) == 173
     with time_machine.travel(L(2023, 8, 5, 18, 0), tick=False):
@@ -241,7 +242,7 @@ def test_operator_creates_campaign_by_form(users, as_user):
 def test_home_page_shows_running_campaigns(campaign, as_user):
     with time_machine.travel(L(2023, 8, 5, 12, 0), tick=False):
         host = english(as_user("commune_host"))
-        from launch.services.scheduling import run_due_tasks
+        from launch.jobs.tasks import run_due_tasks
 
         run_due_tasks()
         page = host.get("/").data

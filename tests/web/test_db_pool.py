@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from launch.clock import utcnow
 from launch.extensions import db
-from launch.models.checkins import ApiToken
+from launch.models import ApiToken
 from launch.services import api_tokens
 from tests.support.checkin import add_attendee
 from tests.support.factories import make_event, point_of

@@ -7,7 +7,7 @@ import io
 import pytest
 
 from launch.extensions import db
-from launch.models.campaigns import Team
+from launch.models import Team
 from tests.support.security import diff, snapshot
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from launch.clock import utcnow
 from launch.extensions import db
 from launch.models import PointProblem, Unit
+from launch.realtime import snapshots
 from launch.services import wall
 from tests.support.factories import make_event, point_of
 
@@ -118,7 +119,7 @@ def test_needs_attention_order_and_contacts(app, event):
     missing = point_of(event, "525")
     missing.checked_in_dt = None
     db.session.commit()
-    attention = wall.snapshot(event.id)["attention"]
+    attention = snapshots.snapshot(event.id)["attention"]
     assert [(a["id"], a["reason"]) for a in attention] == [
         (problem_point.id, "problem"), (lost.id, "signal_lost"), (missing.id, "not_checked_in")]
     assert attention[0]["host_name"] == "Trần Thị B" and attention[0]["host_phone"] == "0912 345 678"
@@ -132,7 +133,7 @@ def test_counters_attendance(app, event):
                                                            wall.EventPoint.is_host.is_(True)))
     host.checked_in_dt, host.headcount = utcnow(), 100
     db.session.commit()
-    c = wall.snapshot(event.id)["counters"]
+    c = snapshots.snapshot(event.id)["counters"]
     assert c["checked_in"] == 1 and c["invited"] == 186  # the IOC is not counted among the invited
     assert c["attendees_present"] == 140
     assert c["levels"]["district"] == {"invited": 13, "checked_in": 1}

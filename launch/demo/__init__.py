@@ -1,11 +1,15 @@
-"""Demo data for `make run`: the bundled directory, one account per role, and (from the feature
-modules) a launch event relative to now and the follow-up campaigns. Idempotent."""
+"""Demo data for `make run` (`flask demo load`): the bundled directory, one account per role, a launch
+event starting soon, a demo roster, the teams and both follow-up campaigns with reports. Idempotent.
+
+A consumer of the services, like the CLI: nothing in the app imports it.
+"""
 from __future__ import annotations
 
 from sqlalchemy import select
 
+from launch.demo import campaigns, events, roster
 from launch.extensions import db
-from launch.models import Event, Unit, User
+from launch.models import Unit, User
 from launch.services.directory import import_bundled_directory
 from launch.services.users import create_user
 
@@ -27,18 +31,8 @@ def load_demo() -> list[tuple[str, str, str]]:
         codes = tuple(c for c in codes if db.session.scalar(select(Unit.id).where(Unit.code == c)))
         create_user(username, password, role, display_name=display_name, unit_codes=codes)
     operator = db.session.scalar(select(User).where(User.username == "ioc"))
-    for seed in _feature_seeds():
-        seed(operator)
+    event = events.seed_demo(operator)
+    if event is not None:
+        roster.seed_demo_checkins(event)
+    campaigns.seed_demo(operator)
     return [(u, p, r) for u, p, r, _n, _c in DEMO_ACCOUNTS]
-
-
-def _feature_seeds() -> list:
-    """Demo seeders of the feature modules, in dependency order."""
-    from launch.services import campaigns, events, roster
-
-    def demo_roster(operator: User | None) -> None:
-        event = db.session.scalar(select(Event).where(Event.title == events.DEMO_TITLE).limit(1))
-        if event is not None:
-            roster.seed_demo_checkins(event)
-
-    return [events.seed_demo, demo_roster, campaigns.seed_demo]
