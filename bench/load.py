@@ -121,7 +121,7 @@ async def run_sockets(cfg: dict[str, Any]) -> None:
                                     reconnect_max=consts["reconnect_max"])
         return viewer
 
-    async def connect_all(timeout: float) -> dict[str, Any]:
+    async def connect_all(timeout: float, total: float) -> dict[str, Any]:
         started = time.time()
         gate = asyncio.Semaphore(25)  # handshakes in flight: a crowd arriving, not a stampede of 1,000 at once
 
@@ -138,7 +138,8 @@ async def run_sockets(cfg: dict[str, Any]) -> None:
             p.conn = SioConnection(http, urls[n % len(urls)], p, stats, headers=headers,
                                    auth={"point": page["id"], "token": page["token"]})
             pages.append(p)
-        await asyncio.gather(*(one(v) for v in viewers + pages))
+        tasks = [asyncio.ensure_future(one(v)) for v in viewers + pages]
+        await asyncio.wait(tasks, timeout=total)  # the late ones keep trying, as pages would
         ready = sum(1 for v in viewers if v.first_snapshot.is_set() and not v.conn.refused)
         return {"ready": ready, "viewers": len(viewers), "pages": len(pages),
                 "pages_ready": sum(1 for p in pages if p.first_snapshot.is_set() and not p.conn.refused),
@@ -172,7 +173,7 @@ async def run_sockets(cfg: dict[str, Any]) -> None:
             cmd = await commands.get()
             name = cmd.get("cmd")
             if name == "connect":
-                _reply(await connect_all(float(cmd.get("timeout", 60))))
+                _reply(await connect_all(float(cmd.get("timeout", 60)), float(cmd.get("total", 120))))
             elif name == "stats":
                 _reply({"stats": dict(stats), "t": time.time()})
             elif name == "mark":

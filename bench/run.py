@@ -522,7 +522,8 @@ def top_frames(path: Path, n: int = 10) -> dict[str, Any]:
             continue
         c = int(count)
         frames = [re.sub(r" \(.*?/(?:site-packages/)?", " (", f) for f in stack.split(";") if f]
-        if not frames or idle.search(frames[-1].split(" (")[0]):
+        frames = [f for f in frames if not f.startswith(("process ", "Thread.", "_bootstrap", "<module>"))]
+        if not frames or idle.search(frames[-1].split(" (")[0]) or frames[-1].startswith("Hub.run ("):
             continue  # a thread or greenlet waiting is not CPU
         total += c
         own[frames[-1]] += c
@@ -531,7 +532,7 @@ def top_frames(path: Path, n: int = 10) -> dict[str, Any]:
     return {"busy_samples": total,
             "own": [(f, round(100 * c / total, 1)) for f, c in own.most_common(n)] if total else [],
             "inclusive": [(f, round(100 * c / total, 1)) for f, c in inclusive.most_common(n + 15)
-                          if not f.startswith(("<module>", "run (", "_bootstrap", "main ("))][:n] if total else []}
+                          if not f.startswith(("run (", "main ("))][:n] if total else []}
 
 
 # --- page timings (the app only) ---------------------------------------------------------------
@@ -748,7 +749,7 @@ def run_mode(mode: str, args: argparse.Namespace, workdir: Path) -> dict[str, An
                                    "seed": i}, f"{mode}-sockets{i + 1}")
         socks = gens.of("sockets")
         t = time.time()
-        conn = gens.ask(socks, {"cmd": "connect", "timeout": 120})
+        conn = gens.ask(socks, {"cmd": "connect", "timeout": args.connect_timeout, "total": args.connect_timeout})
         ready = sum(c["ready"] for c in conn)
         result["connect"] = {"viewers": sockets, "ready": ready, "seconds": round(time.time() - t, 1),
                              "host_pages": len(host_pages), "host_pages_ready": sum(c["pages_ready"] for c in conn)}
@@ -869,13 +870,14 @@ def analyse_step(rate: float, count: int, rows: list[list[Any]], ok: list[list[A
         "wall_max": hist_percentile(hist, unseen, 100),
         "pairs": sum(hist.values()) + unseen, "pairs_never_shown": unseen,
         "viewers_behind_at_deadline": sum(m["viewers_behind"] for m in measured),
-        "cpu_ms_per_checkin": round(1000 * cpu_s / max(1, len(ok)), 2),
+        "cpu_ms_per_checkin": round(1000 * cpu_s / len(ok), 2) if ok else None,
         "server_cores": round(cpu_s / max(seconds, 1e-9), 2),
         "cores_by_process": {k: round((cpu1[k] - cpu0.get(k, 0)) / max(seconds, 1e-9), 2) for k in cpu1},
-        "pg_cpu_ms_per_checkin": round(1000 * pg_cpu / max(1, len(ok)), 2) if pg_cpu is not None else None,
+        "pg_cpu_ms_per_checkin": round(1000 * pg_cpu / len(ok), 2) if pg_cpu is not None and ok else None,
         "generator_cores": round(gen_cpu / max(seconds, 1e-9), 2),
-        "bytes_per_viewer_per_checkin": round(d.get("bytes", 0) / max(1, len(ok) * sockets), 1),
-        "messages_per_viewer_per_checkin": round(d.get("messages", 0) / max(1, len(ok) * sockets), 3),
+        "bytes_per_viewer_per_checkin": round(d.get("bytes", 0) / (len(ok) * sockets), 1) if ok else None,
+        "messages_per_viewer_per_checkin": round(d.get("messages", 0) / (len(ok) * sockets), 3) if ok else None,
+        "bytes_per_viewer_per_second": round(d.get("bytes", 0) / sockets / max(seconds, 1e-9)),
         "resyncs": {k[7:]: d.get(k, 0) for k in RESYNC_KEYS if d.get(k)},
         "gaps": d.get("gaps", 0), "snapshots": d.get("snapshots", 0), "reconnects": d.get("reconnects", 0),
         "disconnects": d.get("disconnects", 0),
@@ -983,9 +985,19 @@ def tables(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
         reasons = {k[7:]: v[k] for k in RESYNC_KEYS if v.get(k)}
         out.append(f"| {label_of(res, args)} | {fmt(h) if h is not None else f'below {first}'} | "
                    f"{fmt(res.get('calibration', {}).get('cpu_ms_per_checkin'), 2)} | {burst} | "
-                   f"{rss_text(res.get('peak_rss_mb'))} | {sum(reasons.values())} {reasons or ''} / {v.get('gaps', 0)} "
-                   f"/ {v.get('reconnects', 0)} |")
+                   f"{rss_text(res.get('peak_rss_mb'))} | {sum(reasons.values())}"
+                   f"{' (' + ', '.join(f'{k} {n}' for k, n in reasons.items()) + ')' if reasons else ''}"
+                   f" / {v.get('gaps', 0)} / {v.get('reconnects', 0)} |")
     out += ["", goals(results, args)]
+    profiles = [(res, name, prof) for res in results for name, prof in (res.get("profile") or {}).items()
+                if prof.get("busy_samples")]
+    if profiles:
+        out += ["", "Where the time goes (py-spy during the steps, busy samples only; % of the process's samples):"]
+        for res, name, prof in profiles:
+            own = "; ".join(f"{f} {p}%" for f, p in prof["own"][:5])
+            inclusive = "; ".join(f"{f} {p}%" for f, p in prof["inclusive"][:6])
+            out.append(f"- {label_of(res, args)}, {name} ({prof['busy_samples']} samples): including callees: "
+                       f"{inclusive}. Own time: {own}")
     return "\n".join(out)
 
 
@@ -1059,6 +1071,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="after a step's last answer, how long viewers may take before a pair is never shown")
     parser.add_argument("--sockets", type=int, default=None, help="wall viewers: embedded and bare (default 300)")
     parser.add_argument("--scaled-sockets", type=int, default=None, help="wall viewers when scaled out (default 500)")
+    parser.add_argument("--connect-timeout", type=float, default=120,
+                        help="how long the viewers may take to sign in and show the wall before the steps start "
+                             "(the late ones keep trying and count as not showing what they miss)")
     parser.add_argument("--host-pages", type=int, default=0, help="point host pages (presence heartbeats) besides")
     parser.add_argument("--wall-goal-ms", type=float, default=300)
     parser.add_argument("--http-goal-ms", type=float, default=50)
