@@ -158,7 +158,8 @@ class WallViewer:
     """One wall page (wall.js) watching the whole wall of one event.
 
     Only what the counter check needs is kept per tile (attendees, checked in, is host); rendering
-    is not simulated. Timers run on the event loop like the page's setTimeout/setInterval.
+    is not simulated. Timers run on the event loop like the page's setTimeout/setInterval; the
+    periodic resync starts `phase` seconds in, as pages opened at different moments would.
     """
 
     def __init__(self, event_id: int, index_of: dict[int, int], stats: dict[str, int], *,

@@ -15,10 +15,8 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("aiohttp", reason="the benchmark's requirements (requirements-bench.txt) are not installed")
-
-from bench.run import analyse_step, national_csv, parse_args, split  # noqa: E402
-from bench.wallview import (  # noqa: E402
+from bench.run import analyse_step, national_csv, parse_args, split
+from bench.wallview import (
     BareViewer,
     ReachLog,
     WallViewer,
@@ -286,6 +284,7 @@ def test_national_directory_is_importable(tmp_path):
 @pytest.mark.slow
 def test_quick_bench_of_the_bare_baselines_prints_the_table(tmp_path):
     """End to end, real processes, under a minute: the bare modes need neither PostgreSQL nor the app's data."""
+    pytest.importorskip("aiohttp", reason="`make bench` installs the load generator's client (requirements-bench.txt)")
     out = tmp_path / "result.json"
     done = subprocess.run([sys.executable, "bench/run.py", "--quick", "--modes", "bare-emit,bare-batch",
                            "--json", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=240,
