@@ -41,6 +41,7 @@ extract-messages: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o launch/translations/messages.pot .
 	$(BIN)/pybabel update -i launch/translations/messages.pot -d launch/translations --no-fuzzy-matching
 
+## Benchmark every mode and baseline in one run (BENCH_ARGS="--quick" for a smoke run; see bench/run.py --help)
 bench: setup
 	$(BIN)/pip install --quiet -r requirements-bench.txt -c constraints.txt
 	$(BIN)/python bench/run.py $(BENCH_ARGS)

@@ -1,271 +1,283 @@
-"""Load generator processes for the benchmark (run by bench/run.py, never by hand).
+"""Load-generator processes of the benchmark (started by bench/run.py, never by hand).
 
-`python -m bench.load sockets CONFIG OUT`: S Socket.IO clients (wall viewers + host pages with
-presence heartbeats) that keep each tile's attendee count and record, for a few measuring viewers,
-when each point's count first reached each value (or, against the baseline, when each attendee
-id was first seen).
+    python -m bench.load sockets CONFIG     wall viewers (and optional host pages)
+    python -m bench.load scanners CONFIG    check-in scanners (HTTP)
 
-`python -m bench.load scanners CONFIG OUT`: open-loop scanners posting check-ins of distinct
-attendees at fixed offered rates (steps), with at most C requests in flight, recording send and
-answer times. Both processes start at the same wall-clock instant given in the config and stop
-by themselves (bounded in count and time).
+Each reads one JSON command per line on stdin and answers one JSON line on stdout, so the
+orchestrator drives every process step by step (several of each run side by side, so no single
+event loop is the bottleneck). Logs go to stderr.
+
+sockets: `connect` (every viewer signs in and gets its first snapshot), `stats`, `mark` (start of
+a step), `measure` {pairs, deadline} (wait until every viewer shows every pair or the deadline,
+then return the latency histogram of every check-in x viewer pair and how many were never shown),
+`totals` {expect, deadline} (what each viewer's tiles add up to), `stop`.
+
+scanners: `run` {items: [[attendee, point index, due], ...]} posts each check-in at its due time
+(open loop: a slow answer never delays the next send; latency is measured from the due time, so
+queueing in the client counts against the server, not for it), `burst` {items, concurrency}
+(closed loop, as fast as `concurrency` requests in flight allow, with same-id retries), `stop`.
 """
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
-import os
+import random
 import sys
+import threading
 import time
 import uuid
-from collections import defaultdict
 from typing import Any
 
 import aiohttp
-import socketio
+
+from bench.wallview import (
+    BareViewer,
+    SioConnection,
+    WallViewer,
+    new_stats,
+    reach_latencies,
+    wall_js_constants,
+)
 
 
-async def run_sockets(cfg: dict[str, Any]) -> dict[str, Any]:
-    """Connect viewers and host pages, listen until the end time, report what measuring viewers saw."""
+def _stdin_queue(loop: asyncio.AbstractEventLoop) -> asyncio.Queue:
+    queue: asyncio.Queue = asyncio.Queue()
+
+    def reader() -> None:
+        for line in sys.stdin:
+            if line.strip():
+                loop.call_soon_threadsafe(queue.put_nowait, json.loads(line))
+        loop.call_soon_threadsafe(queue.put_nowait, {"cmd": "stop"})
+
+    threading.Thread(target=reader, daemon=True).start()
+    return queue
+
+
+def _reply(data: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(data, separators=(",", ":")) + "\n")
+    sys.stdout.flush()
+
+
+# --- sockets --------------------------------------------------------------------------------------
+
+class PointPage:
+    """A point's host page: connects with the point's presence token and sends heartbeats."""
+
+    def __init__(self, point_id: int) -> None:
+        self.point_id = point_id
+        self.interval = 15.0
+        self.conn: SioConnection | None = None
+        self.first_snapshot = asyncio.Event()
+        self.task: asyncio.Task | None = None
+
+    def on_connect(self) -> None:
+        self.first_snapshot.set()
+        if self.task is None:
+            self.task = asyncio.ensure_future(self._beat())
+
+    def on_disconnect(self) -> None:
+        pass
+
+    def close(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+
+    def on_event(self, name: str, data: Any, now: float) -> None:
+        if name == "presence_ack" and isinstance(data, dict) and data.get("interval"):
+            self.interval = float(data["interval"])
+
+    async def _beat(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            if self.conn is not None:
+                self.conn.emit("heartbeat", {"point": self.point_id}, lambda _ack: None)
+
+
+async def run_sockets(cfg: dict[str, Any]) -> None:
+    """Viewers of one process; see the module docstring for the commands."""
+    loop = asyncio.get_running_loop()
+    commands = _stdin_queue(loop)
+    stats = new_stats()
+    index_of = {pid: i for i, pid in enumerate(cfg["point_ids"])}
+    urls = cfg["urls"]
+    rng = random.Random(cfg.get("seed", 0))
+    consts = wall_js_constants() if cfg["kind"] == "wall" else {"reconnect_max": 10.0}
+    connector = aiohttp.TCPConnector(limit=0)
+    http = aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=None, sock_connect=30))
+    viewers: list[Any] = []
+    pages: list[PointPage] = []
+    headers = {"User-Agent": cfg.get("user_agent", "launch-bench"), **({"Cookie": cfg["cookie"]} if cfg.get("cookie")
+                                                                       else {})}
+
+    def make_viewer(number: int) -> Any:
+        if cfg["kind"] == "wall":
+            viewer = WallViewer(cfg["event_id"], index_of, stats, gap_grace=consts["gap_grace"],
+                                resync_every=consts["resync_every"],
+                                phase=rng.random() * consts["resync_every"])
+        else:
+            viewer = BareViewer(index_of, stats)
+        viewer.conn = SioConnection(http, urls[number % len(urls)], viewer, stats, headers=headers,
+                                    reconnect_max=consts["reconnect_max"])
+        return viewer
+
+    async def connect_all(timeout: float, total: float) -> dict[str, Any]:
+        started = time.time()
+        gate = asyncio.Semaphore(25)  # handshakes in flight: a crowd arriving, not a stampede of 1,000 at once
+
+        async def one(viewer: Any) -> None:
+            async with gate:
+                viewer.conn.start()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(viewer.first_snapshot.wait(), timeout)
+
+        for number in cfg["viewer_numbers"]:
+            viewers.append(make_viewer(number))
+        for n, page in enumerate(cfg.get("host_pages", [])):
+            p = PointPage(page["id"])
+            p.conn = SioConnection(http, urls[n % len(urls)], p, stats, headers=headers,
+                                   auth={"point": page["id"], "token": page["token"]})
+            pages.append(p)
+        tasks = [asyncio.ensure_future(one(v)) for v in viewers + pages]
+        await asyncio.wait(tasks, timeout=total)  # the late ones keep trying, as pages would
+        ready = sum(1 for v in viewers if v.first_snapshot.is_set() and not v.conn.refused)
+        return {"ready": ready, "viewers": len(viewers), "pages": len(pages),
+                "pages_ready": sum(1 for p in pages if p.first_snapshot.is_set() and not p.conn.refused),
+                "seconds": round(time.time() - started, 2), "stats": dict(stats)}
+
+    async def measure(pairs: list[list[Any]], deadline: float) -> dict[str, Any]:
+        needed: dict[int, int] = {}
+        for index, j, _sent in pairs:
+            if j > needed.get(index, 0):
+                needed[index] = j
+        waiting = list(viewers)
+        while waiting and time.time() < deadline:
+            waiting = [v for v in waiting if any(v.log.high[i] < j for i, j in needed.items())]
+            if waiting:
+                await asyncio.sleep(0.1)
+        done_at = time.time()
+        hist, unseen = reach_latencies((v.log for v in viewers), [(i, j, s) for i, j, s in pairs])
+        for v in viewers:
+            v.log.clear()
+        return {"hist": hist, "unseen": unseen, "pairs": len(pairs) * len(viewers), "complete_at": done_at,
+                "viewers_behind": len(waiting), "stats": dict(stats)}
+
+    async def totals(expect: int | None, deadline: float) -> dict[str, Any]:
+        while expect is not None and time.time() < deadline and any(v.shown_total() != expect for v in viewers):
+            await asyncio.sleep(0.2)
+        shown = [v.shown_total() for v in viewers]
+        return {"shown": shown, "stats": dict(stats), "t": time.time()}
+
+    try:
+        while True:
+            cmd = await commands.get()
+            name = cmd.get("cmd")
+            if name == "connect":
+                _reply(await connect_all(float(cmd.get("timeout", 60)), float(cmd.get("total", 120))))
+            elif name == "stats":
+                _reply({"stats": dict(stats), "t": time.time()})
+            elif name == "mark":
+                for v in viewers:
+                    v.log.clear()
+                _reply({"stats": dict(stats), "t": time.time()})
+            elif name == "measure":
+                _reply(await measure(cmd["pairs"], float(cmd["deadline"])))
+            elif name == "totals":
+                _reply(await totals(cmd.get("expect"), float(cmd.get("deadline", 0))))
+            elif name == "stop":
+                for v in viewers + pages:
+                    v.close()
+                await asyncio.gather(*(v.conn.close() for v in viewers + pages), return_exceptions=True)
+                _reply({"stats": dict(stats), "t": time.time()})
+                break
+    finally:
+        await http.close()
+
+
+# --- scanners -------------------------------------------------------------------------------------
+
+async def run_scanners(cfg: dict[str, Any]) -> None:
+    """Check-in scanners of one process; see the module docstring for the commands."""
+    loop = asyncio.get_running_loop()
+    commands = _stdin_queue(loop)
     urls: list[str] = cfg["urls"]
-    viewers, hosts = cfg["viewers"], cfg["hosts"]
-    measuring = min(cfg.get("measuring", 8), viewers)
-    end_at: float = cfg["end_at"]
-    baseline = cfg.get("baseline", False)
-    seen: list[dict[str, Any]] = [defaultdict(dict) for _ in range(measuring)]  # point -> count -> t
-    seen_ids: list[dict[int, float]] = [{} for _ in range(measuring)]
-    stats = {"connected": 0, "failed": 0, "messages": 0, "resyncs": 0, "gaps": 0, "behind": 0, "bytes": 0}
-    clients: list[socketio.AsyncClient] = []
+    points: list[dict[str, Any]] = cfg["points"]
+    bare = cfg["kind"] == "bare"
+    limit = int(cfg.get("concurrency", 128))
+    connector = aiohttp.TCPConnector(limit=limit, limit_per_host=limit)
+    http = aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=30))
 
-    def make_viewer(index: int) -> socketio.AsyncClient:
-        sio = socketio.AsyncClient(reconnection=True, reconnection_delay=0.5)
-        state = {"seq": None, "tiles": {}}
-
-        def apply_tiles(tiles: list[dict[str, Any]], now: float) -> None:
-            for tile in tiles:
-                pid, count = tile["id"], tile.get("attendees", 0)
-                state["tiles"][pid] = count
-                if index < measuring:
-                    bucket = seen[index][pid]
-                    if count not in bucket:
-                        bucket[count] = now
-
-        @sio.on("wall_snapshot")
-        async def on_snapshot(data: dict[str, Any]) -> None:
-            stats["messages"] += 1
-            state["seq"] = data.get("seq")
-            apply_tiles(data.get("tiles", []), time.time())
-
-        pending: dict[int, dict[str, Any]] = {}
-
-        async def resync_if_still_missing(expected: int) -> None:
-            await asyncio.sleep(1.5)  # as wall.js: give a late delta (another process's) time to arrive
-            if state["seq"] is not None and state["seq"] < expected and pending:
-                pending.clear()
-                stats["resyncs"] += 1
-                await sio.emit("resync", {"event": cfg["event_id"]})
-
-        async def resync_if_behind(expected: int) -> None:
-            await asyncio.sleep(1.5)
-            if state["seq"] is not None and state["seq"] < expected and not pending:
-                stats["resyncs"] += 1
-                await sio.emit("resync", {"event": cfg["event_id"]})
-
-        @sio.on("wall_delta")
-        async def on_delta(data: dict[str, Any]) -> None:
-            now = time.time()
-            stats["messages"] += 1
-            seq = data.get("seq")
-            if state["seq"] is None or seq is None or seq <= state["seq"]:
-                return
-            pending[seq] = data
-            while state["seq"] + 1 in pending:
-                delta = pending.pop(state["seq"] + 1)
-                state["seq"] = delta["seq"]
-                apply_tiles(delta.get("tiles", []), now)
-            if pending and len(pending) == 1:
-                stats["gaps"] += 1
-                asyncio.ensure_future(resync_if_still_missing(min(pending)))
-
-        @sio.on("wall_tick")
-        async def on_tick(data: dict[str, Any]) -> None:
-            seq = data.get("seq")
-            if state["seq"] is not None and seq is not None and seq > state["seq"] and not pending:
-                stats["behind"] += 1
-                asyncio.ensure_future(resync_if_behind(seq))  # as wall.js: wait a moment, then resync
-
-        @sio.on("checkin")
-        async def on_baseline(data: dict[str, Any]) -> None:
-            stats["messages"] += 1
-            if index < measuring:
-                seen_ids[index].setdefault(data["attendee_id"], time.time())
-
-        return sio
-
-    async def connect_viewer(index: int) -> None:
-        sio = make_viewer(index)
-        url = urls[index % len(urls)]
+    async def post(attendee: int, point_index: int, due: float, tag: str, client_id: str | None = None) -> list[Any]:
+        point = points[point_index]
+        url = urls[attendee % len(urls)]
+        client_id = client_id or uuid.uuid4().hex
+        sent = time.time()
+        status, code, replay = 0, "error", False
         try:
-            if baseline:
-                await sio.connect(url, transports=["websocket"], wait_timeout=20)
+            if bare:
+                async with http.post(f"{url}/checkin", json={"client_id": client_id, "attendee_id": attendee,
+                                                              "point_id": point["id"]}) as resp:
+                    body = await resp.json(content_type=None)
+                    status = resp.status
+                    code, replay = ("checked_in", bool(body.get("repeat"))) if body.get("ok") else ("refused", False)
             else:
-                await sio.connect(url, transports=["websocket"],
-                                  headers={"Cookie": cfg["cookie"], "User-Agent": cfg["user_agent"]},
-                                  auth={"event": cfg["event_id"]}, wait_timeout=20)
-            stats["connected"] += 1
-            clients.append(sio)
-        except Exception:
-            stats["failed"] += 1
+                async with http.post(f"{url}/api/v1/points/{point['id']}/attendee-checkins",
+                                     json={"client_id": client_id, "attendee_id": attendee},
+                                     headers={"Authorization": f"Bearer {point['api_token']}"}) as resp:
+                    body = await resp.json(content_type=None)
+                    status, code, replay = resp.status, body.get("code", "?"), bool(body.get("replay"))
+        except Exception as exc:  # a timeout or a reset is an answer too: the step shows it
+            code = type(exc).__name__
+        return [attendee, point["id"], due, sent, time.time(), status, code, replay, client_id, tag]
 
-    async def host_page(index: int) -> None:
-        point = cfg["points"][index % len(cfg["points"])]
-        sio = socketio.AsyncClient(reconnection=True, reconnection_delay=0.5)
-        url = urls[index % len(urls)]
-        interval = cfg.get("heartbeat", 15)
+    async def run(items: list[list[Any]]) -> list[list[Any]]:
+        tasks = []
+        for attendee, point_index, due in items:
+            delay = due - time.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.ensure_future(post(attendee, point_index, due, "step")))
+        return list(await asyncio.gather(*tasks))
 
-        @sio.on("presence_ack")
-        async def on_ack(data: dict[str, Any]) -> None:
-            nonlocal interval
-            interval = data.get("interval") or interval  # as the host page: the server says how often
+    async def burst(items: list[list[Any]], concurrency: int) -> list[list[Any]]:
+        """1 in 20 scans is sent twice with the same client id: right away (kind 1) or after its answer (kind 2)."""
+        gate = asyncio.Semaphore(concurrency)
+        rows: list[list[Any]] = []
 
-        try:
-            await sio.connect(url, transports=["websocket"], auth={"point": point["id"], "token": point["token"]},
-                              wait_timeout=20)
-            stats["connected"] += 1
-            clients.append(sio)
-        except Exception:
-            stats["failed"] += 1
-            return
-        while time.time() < end_at:
-            await asyncio.sleep(interval)
-            try:
-                await sio.emit("heartbeat", {"point": point["id"]})
-            except Exception:
-                stats["failed"] += 1
+        async def one(attendee: int, point_index: int, kind: int) -> None:
+            client_id = uuid.uuid4().hex
+            async with gate:
+                first = [asyncio.ensure_future(post(attendee, point_index, time.time(), "burst", client_id))]
+                if kind == 1:
+                    first.append(asyncio.ensure_future(post(attendee, point_index, time.time(), "retry", client_id)))
+                rows.extend(await asyncio.gather(*first))
+                if kind == 2:
+                    rows.append(await post(attendee, point_index, time.time(), "retry", client_id))
 
-    sem = asyncio.Semaphore(50)
+        await asyncio.gather(*(one(*item) for item in items))
+        return rows
 
-    async def guarded(coro: Any) -> None:
-        async with sem:
-            await coro
-
-    await asyncio.gather(*(guarded(connect_viewer(i)) for i in range(viewers)))
-    host_tasks = [] if baseline else [asyncio.create_task(host_page(i)) for i in range(hosts)]
-    settle_until = time.time() + 60
-    while stats["connected"] + stats["failed"] < viewers + (0 if baseline else hosts) and time.time() < settle_until:
-        await asyncio.sleep(0.1)
-    ready = time.time()
-    if cfg.get("ready_file"):  # the scanners wait for it: no step measures the connection storm
-        with open(cfg["ready_file"], "w", encoding="utf-8") as fh:
-            fh.write(str(ready))
-    stop_file = cfg.get("stop_file")
-    while time.time() < end_at and not (stop_file and os.path.exists(stop_file)):
-        await asyncio.sleep(0.2)
-    for task in host_tasks:
-        task.cancel()
-    await asyncio.gather(*(c.disconnect() for c in clients), return_exceptions=True)
-    return {"stats": stats, "ready_at": ready,
-            "seen": [{str(p): c for p, c in s.items()} for s in seen],
-            "seen_ids": [{str(k): v for k, v in s.items()} for s in seen_ids]}
-
-
-async def run_scanners(cfg: dict[str, Any]) -> dict[str, Any]:
-    """Post check-ins at each step's offered rate; record (step, point, attendee, sent, answered, status, code)."""
-    urls: list[str] = cfg["urls"]
-    points = cfg["points"]
-    next_attendee = cfg["first_attendee"]
-    limit = cfg["concurrency"]
-    rows: list[list[Any]] = []
-    connector = aiohttp.TCPConnector(limit=limit, limit_per_host=limit, force_close=False)
-    timeout = aiohttp.ClientTimeout(total=30)
-    sem = asyncio.Semaphore(limit)
-    baseline = cfg.get("baseline", False)
-
-    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
-
-        async def post(step: int, i: int, attendee: int, retry_of: str | None = None) -> None:
-            point = points[i % len(points)]
-            url = urls[i % len(urls)]
-            client_id = retry_of or str(uuid.uuid4())
-            async with sem:
-                sent = time.time()
-                status, code = 0, "error"
-                try:
-                    if baseline:
-                        async with http.post(f"{url}/checkin", json={"client_id": client_id, "attendee_id": attendee,
-                                                                       "point_id": point["id"]}) as resp:
-                            body = await resp.json(content_type=None)
-                            status, code = resp.status, ("accepted" if not body.get("repeat") else "replayed")
-                    else:
-                        async with http.post(
-                            f"{url}/api/v1/points/{point['id']}/attendee-checkins",
-                            json={"client_id": client_id, "attendee_id": attendee},
-                            headers={"Authorization": f"Bearer {point['api_token']}"},
-                        ) as resp:
-                            body = await resp.json(content_type=None)
-                            status, code = resp.status, body.get("code", "?")
-                except Exception as exc:
-                    code = type(exc).__name__
-                rows.append([step, point["id"], attendee, sent, time.time(), status, code, client_id])
-
-        tasks: list[asyncio.Task] = []
-        start = cfg["start_at"]
-        ready_file = cfg.get("ready_file")
-        while time.time() < start or (ready_file and not os.path.exists(ready_file) and time.time() < start + 90):
-            await asyncio.sleep(0.01)
-        await asyncio.sleep(cfg.get("settle", 0))
-        for step, rate in enumerate(cfg["rates"]):
-            if step and _saturated(rows, step - 1, cfg["rates"][step - 1], cfg):
-                break  # the previous step already broke the goal: stepping higher only measures queueing
-            step_start = time.time()
-            n = int(rate * cfg["step_seconds"])
-            for i in range(n):
-                due = step_start + i / rate
-                delay = due - time.time()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                tasks.append(asyncio.create_task(post(step, next_attendee, next_attendee)))
-                next_attendee += 1
-            await asyncio.gather(*tasks)
-            tasks.clear()
-            await asyncio.sleep(cfg.get("pause", 1.0))
-        if cfg.get("burst"):
-            # The burst: as fast as the concurrency allows, 1 in 20 scans sent twice (a retry, same client id).
-            burst_rows_start = len(rows)
-            batch: list[asyncio.Task] = []
-            for _ in range(cfg["burst"]):
-                batch.append(asyncio.create_task(post(-1, next_attendee, next_attendee)))
-                next_attendee += 1
-                if len(batch) >= limit * 4:
-                    await asyncio.gather(*batch)
-                    batch.clear()
-            await asyncio.gather(*batch)
-            retries = [r for r in rows[burst_rows_start::20]]
-            await asyncio.gather(*(post(-2, r[2], r[2], retry_of=r[7]) for r in retries))
-    return {"rows": rows}
-
-
-def _saturated(rows: list[list[Any]], step: int, rate: int, cfg: dict[str, Any]) -> bool:
-    """The step missed its offered rate by over 20 % or its HTTP p99 went past 4x the goal."""
-    done = [r for r in rows if r[0] == step]
-    if not done:
-        return True
-    ok = sum(1 for r in done if r[5] == 200)
-    window = max(r[4] for r in done) - min(r[3] for r in done)
-    latencies = sorted(r[4] - r[3] for r in done)
-    p99 = latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))]
-    return ok / max(window, 1e-9) < 0.8 * rate or p99 > 4 * cfg.get("http_p99_goal", 0.05)
+    try:
+        while True:
+            cmd = await commands.get()
+            name = cmd.get("cmd")
+            if name == "run":
+                _reply({"rows": await run(cmd["items"])})
+            elif name == "burst":
+                _reply({"rows": await burst(cmd["items"], int(cmd.get("concurrency", 64)))})
+            elif name == "stop":
+                _reply({"ok": True})
+                break
+    finally:
+        await http.close()
 
 
 def main() -> None:
-    """Entry point: role, config path, output path."""
-    role, cfg_path, out_path = sys.argv[1:4]
+    """Entry point: role and config path."""
+    role, cfg_path = sys.argv[1:3]
     with open(cfg_path, encoding="utf-8") as fh:
         cfg = json.load(fh)
-    runner = run_sockets if role == "sockets" else run_scanners
-    result = asyncio.run(runner(cfg))
-    with open(out_path, "w", encoding="utf-8") as fh:
-        json.dump(result, fh)
+    asyncio.run(run_sockets(cfg) if role == "sockets" else run_scanners(cfg))
 
 
 if __name__ == "__main__":
