@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import os
 import re
 import unicodedata
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import current_app
@@ -29,6 +30,8 @@ from launch.services.text import fold
 
 MEETING_STATES = ("testing", "live")
 JOINED, LEFT, URL_VALIDATION = "meeting.participant_joined", "meeting.participant_left", "endpoint.url_validation"
+#: A join or leave time further than this from our clock is not believed (the webhook's arrival time is used).
+MAX_TIME_SKEW = timedelta(hours=24)
 
 
 def webhook_secret() -> str | None:
@@ -58,6 +61,8 @@ def verify_signature(secret: str | None, timestamp: str | None, body: bytes, sig
             sent = float(timestamp)
         except ValueError:
             return False
+        if not math.isfinite(sent):  # "nan" compares false with everything: it would pass any age check
+            return False
         if sent > 10**11:  # milliseconds
             sent /= 1000
         if abs((now or utcnow()).timestamp() - sent) > max_age:
@@ -78,14 +83,21 @@ def _norm_name(value: Any) -> str:
     return " ".join(unicodedata.normalize("NFC", str(value or "")).casefold().split())
 
 
-def _parse_time(value: Any) -> datetime | None:
+def _parse_time(value: Any, now: datetime) -> datetime | None:
+    """A webhook's join/leave time in UTC, or None if unreadable or implausible (year 0001 or 9999:
+    not a time the database and the wall's arithmetic can hold, nor one a real call has)."""
     if not value:
         return None
     try:
         parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
+        if parsed.tzinfo is None:
+            return None
+        parsed = parsed.astimezone(UTC)
+        if abs(parsed - now) > MAX_TIME_SKEW:
+            return None
+    except (ValueError, OverflowError):
         return None
-    return parsed if parsed.tzinfo else None
+    return parsed
 
 
 def event_for_meeting(meeting_id: Any) -> Event | None:
@@ -138,9 +150,9 @@ def handle_event(body: dict[str, Any], now: datetime | None = None) -> dict[str,
     if point is None:
         return {"handled": False, "reason": "unknown_participant"}
     if kind == JOINED:
-        changed = participant_joined(point, _parse_time(participant.get("join_time")) or now)
+        changed = participant_joined(point, _parse_time(participant.get("join_time"), now) or now)
     else:
-        changed = participant_left(point, _parse_time(participant.get("leave_time")) or now)
+        changed = participant_left(point, _parse_time(participant.get("leave_time"), now) or now)
     return {"handled": True, "event_id": event.id, "point_id": point.id, "changed": changed}
 
 

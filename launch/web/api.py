@@ -19,7 +19,8 @@ from launch.extensions import csrf
 from launch.models import EventPoint
 from launch.services import api_tokens, checkin, roster
 from launch.services.access import can_act_for, can_read_all, scoped_unit_ids
-from launch.services.errors import Forbidden
+from launch.services.errors import DomainError, Forbidden
+from launch.services.text import check_json_value
 from launch.web.checkin import checkin_limit
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -60,7 +61,13 @@ def api_auth(view: Callable) -> Callable:
 
 
 def _body() -> dict[str, Any]:
-    data = request.get_json(silent=True)
+    """The JSON object sent (or the form); a body nested too deep or holding a lone surrogate is refused."""
+    try:
+        data = request.get_json(silent=True)
+        check_json_value(data)
+    except (RecursionError, ValueError):
+        raise DomainError("invalid_input", _("The request body cannot be read: send a flat JSON object of "
+                                             "text and numbers.")) from None
     if isinstance(data, dict):
         return data
     return request.form.to_dict()

@@ -22,7 +22,7 @@ from flask_login import current_user, login_required
 from launch.extensions import csrf, db
 from launch.models import Unit
 from launch.services import access, meeting, presence, reports, wall
-from launch.services.text import small_int
+from launch.services.text import load_json, small_int
 
 bp = Blueprint("wall", __name__, url_prefix="/wall")
 
@@ -229,7 +229,7 @@ def zoom_hook():  # noqa: ANN201
                                     request.headers.get("x-zm-signature")):
         return jsonify({"ok": False, "code": "bad_signature"}), 401
     try:
-        payload = json.loads(body)
+        payload = load_json(body)
     except ValueError:
         return jsonify({"ok": False, "code": "bad_request"}), 400
     if not isinstance(payload, dict):

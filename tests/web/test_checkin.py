@@ -121,8 +121,8 @@ def test_login_comes_back_to_the_qr_address(app, event, users):
     assert resp.status_code == 302
     resp = login(c, "chost")
     assert resp.status_code == 302
-    resp = c.post(f"/login?next={path}", data={"username": "chost", "password": "password123"})
+    resp = c.post(f"/login?next={path}", data={"username": "chost", "password": "test-pass-2023"})
     assert resp.location == "/"  # already signed in: home
     fresh = app.test_client()
-    resp = fresh.post(f"/login?next={path}", data={"username": "chost", "password": "password123"})
+    resp = fresh.post(f"/login?next={path}", data={"username": "chost", "password": "test-pass-2023"})
     assert resp.location == path
