@@ -173,6 +173,9 @@ class Config:
     #: Scaled out, the wall sender tells each live room its current number this often (0: never).
     WALL_TICK_SECONDS = 5.0
     PRESENCE_TIMEOUT_SECONDS = 45
+    #: A host page's presence token opens a connection this long after the page was served (its
+    #: session cookie keeps working after that); the printed QR opens none.
+    PRESENCE_TOKEN_SECONDS = 15 * 60
     #: Secret token of the Zoom app whose meeting webhooks tell who is in the call (None: hook refused).
     ZOOM_WEBHOOK_SECRET_TOKEN: str | None = None
 

@@ -1,27 +1,34 @@
 """Host-page presence: is the check-in page of a point connected right now?
 
 The host's page (static/js/presence.js) holds a Socket.IO connection and sends a heartbeat every
-few seconds; each one stores `EventPoint.last_seen_dt`. A page silent for longer than
-PRESENCE_TIMEOUT_SECONDS shows "signal lost": `check_presence` (a scheduler job) records that in the
-activity feed and announces it, and the next heartbeat brings the point back to "live" by itself.
+few seconds. The connection proves who it is by the signed-in host's session, or by a short-lived
+token the host page was given (bound to that host and their session: signing out voids it); the
+printed QR is NOT a presence credential. A point's `EventPoint.last_seen_dt` is written at most once
+per heartbeat interval per process (extra beats cost a dictionary look-up, no query, no commit).
+A page silent for longer than PRESENCE_TIMEOUT_SECONDS shows "signal lost": `check_presence` (a
+scheduler job) records that in the activity feed and announces it, and the next heartbeat brings the
+point back to "live" by itself.
 Everything lives in the database, so it works the same with one process or several.
 """
 from __future__ import annotations
 
-from datetime import datetime
+import threading
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from itsdangerous import BadSignature, URLSafeSerializer
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 
 from launch.clock import utcnow
 from launch.extensions import db
-from launch.models import Activity, Event, EventPoint
+from launch.models import Activity, Event, EventPoint, User
 from launch.realtime import publisher
 from launch.services.wall import PRESENCE_KINDS, PRESENCE_STATES, presence_timeout
 
-TOKEN_SALT = "launch.presence"
+TOKEN_SALT = "launch.presence.v2"
+#: How long a host page's presence token opens a connection (the page's own session keeps working after).
+DEFAULT_TOKEN_SECONDS = 15 * 60
 
 
 def heartbeat_seconds() -> int:
@@ -29,48 +36,44 @@ def heartbeat_seconds() -> int:
     return max(2, min(15, int(presence_timeout().total_seconds() // 3)))
 
 
-def _serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=TOKEN_SALT)
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=TOKEN_SALT)
 
 
-def presence_token(point: EventPoint) -> str:
-    """The token a point's host page presents (data-token): signed point id + its token version."""
-    return _serializer().dumps({"p": point.id, "v": point.token_version})
+def token_seconds() -> int:
+    """PRESENCE_TOKEN_SECONDS: how long a presence token opens a connection."""
+    return int(current_app.config.get("PRESENCE_TOKEN_SECONDS", DEFAULT_TOKEN_SECONDS))
+
+
+def presence_token(point: EventPoint, user: User) -> str:
+    """The token a point's host page presents (data-token), issued to the signed-in `user` who may act
+    for the point: signed point id, its token version, the user and their session generation; it
+    expires after `token_seconds()` and dies with the user's session or the point's QR codes."""
+    return _serializer().dumps({"p": point.id, "v": point.token_version, "u": user.id, "s": user.session_token})
 
 
 def point_for_token(token: str | None, point_id: Any = None) -> EventPoint | None:
-    """The point a presence token, or the point's QR check-in token, names; None if neither.
+    """The point a valid presence token names; None if forged, expired, revoked, or its issuer signed out.
 
-    Both are revoked with the point's QR codes (they carry its token version).
+    The printed QR check-in token is never accepted here: it is on paper, anyone may photograph it.
     """
-    if not token:
+    from launch.services.access import can_act_for
+
+    if not token or not isinstance(token, str) or len(token) > 500:
         return None
-    claimed: tuple[Any, Any] | None = None
     try:
-        data = _serializer().loads(token)
-        if isinstance(data, dict):
-            claimed = (data.get("p"), data.get("v"))
-    except BadSignature:
-        claimed = _site_claim(token)
-    if claimed is None or (point_id not in (None, "") and str(claimed[0]) != str(point_id)):
+        data = _serializer().loads(token, max_age=token_seconds())
+    except (BadSignature, SignatureExpired):
         return None
-    point = db.session.get(EventPoint, claimed[0])
-    if point is None or point.token_version != claimed[1]:
+    if not isinstance(data, dict) or (point_id not in (None, "") and str(data.get("p")) != str(point_id)):
+        return None
+    point = db.session.get(EventPoint, data.get("p")) if isinstance(data.get("p"), int) else None
+    user = db.session.get(User, data.get("u")) if isinstance(data.get("u"), int) else None
+    if point is None or point.token_version != data.get("v") or user is None or not user.is_active:
+        return None
+    if user.session_token != data.get("s") or not can_act_for(user, point.unit_id):
         return None
     return point
-
-
-def _site_claim(token: str) -> tuple[int, int] | None:
-    """(point id, version) of the check-in QR token, if the check-in feature's tokens accept it."""
-    try:
-        from launch.services.tokens import read_site_token
-    except ImportError:
-        return None
-    try:
-        claim = read_site_token(token)
-    except Exception:  # noqa: BLE001  (not a site token)
-        return None
-    return claim.event_point_id, claim.version
 
 
 def _last_presence_kind(point_ids: list[int]) -> dict[int, str]:
@@ -88,9 +91,28 @@ def _last_presence_kind(point_ids: list[int]) -> dict[int, str]:
     return out
 
 
+def _write_every() -> timedelta:
+    """A point's last_seen_dt is written at most this often (per process): one heartbeat interval."""
+    return timedelta(seconds=heartbeat_seconds())
+
+
+def _recent_writes() -> tuple[threading.Lock, dict[int, datetime]]:
+    return current_app.extensions.setdefault("presence_writes", (threading.Lock(), {}))
+
+
 def record_heartbeat(point_id: int, now: datetime | None = None) -> bool:
-    """Store that the point's host page is there; True (and announced) when it (re)appeared."""
+    """Store that the point's host page is there; True (and announced) when it (re)appeared.
+
+    Throttled per point: a beat within one interval of the last one written here touches no database
+    (a page, or anyone holding its token, sending thousands of beats costs a look-up each).
+    """
     now = now or utcnow()
+    lock, written = _recent_writes()
+    with lock:
+        last = written.get(point_id)
+        if last is not None and timedelta(0) <= now - last < _write_every():
+            return False
+        written[point_id] = now
     point = db.session.get(EventPoint, point_id)
     if point is None:
         return False

@@ -23,7 +23,7 @@ from flask_login import current_user, login_required
 
 from launch.extensions import db, limiter
 from launch.models.checkins import PROBLEM_KINDS
-from launch.services import api_tokens, checkin, qr, roster, tokens
+from launch.services import api_tokens, checkin, presence, qr, roster, tokens
 from launch.services.access import can_act_for
 from launch.services.errors import DomainError, ValidationFailed
 from launch.services.text import small_int
@@ -117,8 +117,9 @@ def index():  # noqa: ANN201
 def host(point_id: int):  # noqa: ANN201
     """The host page: check-in state, headcount, connection test, problems, link to the scanner."""
     point = _point_for_host(point_id)
+    # The page's live connection presents a short-lived token issued to this host, never the printed QR.
     return render_template("checkin/host.html", point=point, event=point.event, state=checkin.point_state(point),
-                           token=tokens.site_token(point), label=checkin.point_label(point),
+                           token=presence.presence_token(point, current_user), label=checkin.point_label(point),
                            problem_labels=_problem_labels())
 
 
