@@ -29,9 +29,9 @@ from launch.services import api_tokens
 from launch.services import users as user_svc
 from launch.services.errors import DomainError
 from tests.conftest import login, make_app
-from tests.factories import make_event, point_of
+from tests.support.factories import make_event, point_of
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 BINH_THANH, BINH_SON, TP = "21046", "524", "522"
 
 
@@ -321,7 +321,7 @@ def test_campaign_and_team_exports_neutralise_formulas(app, users, as_user):
 
     from launch.services import campaigns as svc
     from launch.services import teams as team_svc
-    from tests.test_campaigns import BEFORE, TEAMS, campaign_data
+    from tests.services.test_campaigns import BEFORE, TEAMS, campaign_data
 
     team_svc.import_teams(TEAMS + f"21046,village,{EVIL['team']},3\n")
     data = campaign_data()
@@ -400,7 +400,7 @@ def test_cr_lf_or_backslash_in_next_never_breaks_the_redirect(app, users):
 
 
 def test_zoom_times_out_of_range_and_nan_timestamps(app, users):
-    from tests.test_meeting import SECRET, post, zoom_body
+    from tests.web.test_meeting import SECRET, post, zoom_body
 
     app.config["ZOOM_WEBHOOK_SECRET_TOKEN"] = SECRET
     event = make_event(state="live", start_dt=utcnow() - timedelta(minutes=5))
@@ -425,7 +425,7 @@ def test_zoom_times_out_of_range_and_nan_timestamps(app, users):
 def test_a_host_joins_only_the_campaign_rooms_of_their_units(app, users, as_user):
     from launch.services import campaigns as svc
     from launch.services import teams as team_svc
-    from tests.test_campaigns import BEFORE, TEAMS, campaign_data
+    from tests.services.test_campaigns import BEFORE, TEAMS, campaign_data
 
     team_svc.import_teams(TEAMS)
     binh_son = svc.save_campaign(campaign_data(), actor=users["operator"], now=BEFORE)

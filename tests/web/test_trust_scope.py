@@ -15,7 +15,7 @@ from launch.extensions import db, socketio
 from launch.models import EventPoint, User
 from launch.services import presence
 from launch.services import users as user_svc
-from tests.factories import make_event, point_of
+from tests.support.factories import make_event, point_of
 
 BINH_THANH, BINH_SON, TP = "21046", "524", "522"
 
@@ -81,7 +81,7 @@ NGUYEN_NGHIEM_TP, NGUYEN_NGHIEM_DUC_PHO = "21025", "21439"  # one name, two town
 
 @pytest.fixture
 def zoom_event(app, users):
-    from tests.test_meeting import SECRET
+    from tests.web.test_meeting import SECRET
 
     app.config["ZOOM_WEBHOOK_SECRET_TOKEN"] = SECRET
     event = make_event(state="live", start_dt=utcnow() - timedelta(minutes=5))
@@ -91,7 +91,7 @@ def zoom_event(app, users):
 
 
 def _join(client, name: str, email: str = "", meeting_id=85671234567, uuid: str | None = None):
-    from tests.test_meeting import post, zoom_body
+    from tests.web.test_meeting import post, zoom_body
 
     body = zoom_body("meeting.participant_joined", name, utcnow().isoformat(), meeting_id=meeting_id)
     body["payload"]["object"]["participant"]["email"] = email
@@ -159,7 +159,7 @@ def test_the_meeting_id_matches_exactly_not_by_its_digits(app, zoom_event):
 @pytest.fixture
 def launch_day(users, clock):
     """The launch at START with Bình Sơn's points and Quảng Ngãi city; people of Bình Thạnh and of the city."""
-    from tests.test_checkin_support import CODES, START, add_attendee
+    from tests.support.checkin import CODES, START, add_attendee
 
     event = make_event(start_dt=START, unit_codes=CODES)
     binh_thanh = add_attendee(event, BINH_THANH, name="Trần Thị Bình", position="Chủ tịch UBND xã")
@@ -258,7 +258,7 @@ def test_closed_events_refuse_the_hosts_reports(app, users, as_user, state):
 def binh_son_campaign(users):
     from launch.services import campaigns as svc
     from launch.services import teams as team_svc
-    from tests.test_campaigns import BEFORE, TEAMS, campaign_data
+    from tests.services.test_campaigns import BEFORE, TEAMS, campaign_data
 
     team_svc.import_teams(TEAMS)
     return svc.save_campaign(campaign_data(), actor=users["operator"], now=BEFORE)
@@ -267,7 +267,7 @@ def binh_son_campaign(users):
 @pytest.mark.parametrize("unit", [None, "", "abc", "99999999999999999999"])
 def test_a_campaign_report_without_a_valid_unit_is_refused(app, binh_son_campaign, as_user, unit):
     from launch.models.campaigns import ProgressReport
-    from tests.test_campaigns import L
+    from tests.services.test_campaigns import L
 
     campaign = binh_son_campaign
     form = {"period": "0", **{f"m-{m.id}": "5" for m in campaign.metrics}}
@@ -283,7 +283,7 @@ def test_a_campaign_report_without_a_valid_unit_is_refused(app, binh_son_campaig
 def test_a_correction_after_the_cut_off_is_late_in_the_status_too(app, binh_son_campaign, users):
     from launch.models import Unit
     from launch.services import campaigns as svc
-    from tests.test_campaigns import L
+    from tests.services.test_campaigns import L
 
     campaign = binh_son_campaign
     unit_id = db.session.scalar(select(Unit.id).where(Unit.code == BINH_THANH))
