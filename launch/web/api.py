@@ -122,14 +122,18 @@ def point_roster(point_id: int) -> Any:
 @bp.route("/events/<int:event_id>/attendees")
 @api_auth
 def search_attendees(event_id: int) -> Any:
-    """Search the whole roster by name (diacritics ignored): `?q=binh thanh`."""
+    """Search the roster by name (diacritics ignored): `?q=binh thanh`; a host, their units' people only."""
     event = checkin.get_event(event_id)
     user = g.api_user
+    unit_ids = None
     if not can_read_all(user):
         scope = scoped_unit_ids(user) or set()
         if not any(p.unit_id in scope for p in event.points):
             raise Forbidden("forbidden", _("You have no point in this event."))
-    people = roster.search_attendees(event, request.args.get("q", "")[:100])
+        # A host finds the people of their own units; the whole roster only when the operator allowed
+        # walk-ins from other units (names and positions across the province are not every host's to read).
+        unit_ids = None if event.allow_walk_ins else scope
+    people = roster.search_attendees(event, request.args.get("q", "")[:100], unit_ids=unit_ids)
     return jsonify({"ok": True, "code": "attendees", "message": "", "attendees": [
         {"id": a.id, "name": a.full_name, "position": a.position, "unit": a.unit.name if a.unit else None}
         for a in people]})
