@@ -24,6 +24,8 @@ db: setup
 	$(BIN)/flask demo load
 
 ## Serve the embedded default (SQLite, one process, scheduler in-process) on http://127.0.0.1:5000
+## (SECRET_KEY unset: a random key kept in instance/secret_key. HOST beyond loopback: the published
+## development key is refused and the demo accounts get random passwords, printed once.)
 run: db
 	@echo "Serving on http://$${HOST:-127.0.0.1}:$${PORT:-5000}  (Ctrl+C to stop)"
 	$(BIN)/python app.py

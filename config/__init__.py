@@ -5,15 +5,22 @@ checks them when the app is created and says exactly what is missing.
 """
 from __future__ import annotations
 
+import ipaddress
 import os
+import secrets
 import sys
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = BASE_DIR / "instance"
 
-#: The development secret. Production refuses to start with it.
+#: A secret published in this repository (it used to be the development default). Production, and any
+#: server reachable beyond loopback, refuse it: whoever read the repo could sign sessions with it.
 DEV_SECRET_KEY = "dev-only-insecure-secret-key-change-me"
+#: Every key published in the repository (the testing config's too).
+PUBLISHED_SECRET_KEYS = frozenset({DEV_SECRET_KEY, "testing-secret-key"})
+#: Where the embedded default keeps the random key it generated on its first run.
+SECRET_KEY_FILE = INSTANCE_DIR / "secret_key"
 
 
 class ConfigError(RuntimeError):
@@ -56,11 +63,66 @@ def socketio_async_mode() -> str:
     return "gevent" if monkey is not None and monkey.is_module_patched("socket") else "threading"
 
 
+def instance_secret_key(path: Path | str = SECRET_KEY_FILE) -> str:
+    """The random key kept at `path`, generated on first use (readable by its owner only).
+
+    Why a file: `make run` never sets SECRET_KEY, and a default written in the repository would let
+    anyone forge sessions and QR tokens. Several processes starting at once agree on one key: the
+    file appears whole (written aside, then hard-linked), and whoever loses the race reads the winner's.
+    """
+    path = Path(path)
+    try:
+        key = path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        key = ""
+    if key:
+        return key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="ascii") as fh:
+            fh.write(key + "\n")
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return path.read_text(encoding="ascii").strip() or key
+    finally:
+        tmp.unlink(missing_ok=True)
+    return key
+
+
+def is_loopback(host: str | None) -> bool:
+    """True when `host` (HOST of `python app.py`) is reachable from this machine only."""
+    host = (host or "").strip().strip("[]")
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # 0.0.0.0 is not loopback; any other name may resolve to a LAN address
+
+
+def check_serving(host: str | None, config: dict) -> None:
+    """Refuse to serve beyond loopback with a key published in the repository (ConfigError)."""
+    if is_loopback(host):
+        return
+    if config.get("SECRET_KEY") in PUBLISHED_SECRET_KEYS:
+        raise ConfigError(
+            f"HOST={host} serves this app beyond this machine, but SECRET_KEY is the development key "
+            "published in the repository: anyone could forge sessions with it. Unset SECRET_KEY (a random "
+            "key is then kept in instance/secret_key) or set it to a long random value."
+        )
+
+
 class Config:
     """Defaults for every environment: the embedded single-process setup."""
 
     NAME = "default"
-    SECRET_KEY = DEV_SECRET_KEY
+    #: None: the embedded default generates one into SECRET_KEY_FILE on first run (see create_app).
+    SECRET_KEY: str | None = None
+    SECRET_KEY_FILE = str(SECRET_KEY_FILE)
     SQLALCHEMY_DATABASE_URI = f"sqlite:///{INSTANCE_DIR / 'launch.db'}"
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     REDIS_URL: str | None = None
@@ -71,6 +133,8 @@ class Config:
     SESSION_COOKIE_SECURE = False
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
+    #: "Keep me signed in" lasts two weeks, not Flask-Login's year; signing out ends it at once anyway.
+    REMEMBER_COOKIE_DURATION = 14 * 24 * 3600
     WTF_CSRF_TIME_LIMIT = None  # a host may keep a form open through a whole ceremony
 
     # Languages and time.
@@ -109,6 +173,9 @@ class Config:
     #: Scaled out, the wall sender tells each live room its current number this often (0: never).
     WALL_TICK_SECONDS = 5.0
     PRESENCE_TIMEOUT_SECONDS = 45
+    #: A host page's presence token opens a connection this long after the page was served (its
+    #: session cookie keeps working after that); the printed QR opens none.
+    PRESENCE_TOKEN_SECONDS = 15 * 60
     #: Secret token of the Zoom app whose meeting webhooks tell who is in the call (None: hook refused).
     ZOOM_WEBHOOK_SECRET_TOKEN: str | None = None
 
@@ -206,7 +273,7 @@ class ProductionConfig(Config):
     def validate(cls, config: dict) -> None:
         """Refuse to start with a missing or default secret: sessions and QR tokens depend on it."""
         key = config.get("SECRET_KEY")
-        if not key or key == DEV_SECRET_KEY:
+        if not key or key in PUBLISHED_SECRET_KEYS:
             raise ConfigError(
                 "SECRET_KEY is missing or is the development default. Set the SECRET_KEY "
                 "environment variable to a long random value, e.g. "

@@ -10,7 +10,7 @@ from flask_login import current_user
 from sqlalchemy import event as sa_event
 from sqlalchemy.engine import Engine
 
-from config import INSTANCE_DIR, get_config
+from config import INSTANCE_DIR, get_config, instance_secret_key
 from launch.extensions import babel, csrf, db, limiter, login_manager, migrate, socketio
 
 
@@ -21,6 +21,9 @@ def create_app(config_name: str | None = None, **overrides: Any) -> Flask:
     app.config.from_object(config_class)
     app.config.update(config_class.from_env())
     app.config.update(overrides)
+    if not app.config.get("SECRET_KEY") and config_class.NAME == "development":
+        # The embedded default: a random key generated once and kept in instance/, never a published one.
+        app.config["SECRET_KEY"] = instance_secret_key(app.config["SECRET_KEY_FILE"])
     config_class.validate(app.config)
     app.config.setdefault("CONFIG_NAME", config_class.NAME)
     os.makedirs(app.instance_path, exist_ok=True)
@@ -114,15 +117,17 @@ def _init_security(app: Flask) -> None:
     login_manager.login_message = lazy_gettext("Please sign in to open this page.")
     login_manager.login_message_category = "info"
     limiter.init_app(app)
+    from launch.services.users import _decoy_hash
+
+    # Made now, so that the first sign-in with an unknown name costs one hash like every other.
+    _decoy_hash(app.config.get("PASSWORD_HASH_METHOD", "scrypt"))
 
     @login_manager.user_loader
     def load_user(user_id: str):
-        from launch.models import User
+        """The user of a session or remember cookie, only while its session generation is current."""
+        from launch.services.users import user_for_session_id
 
-        try:
-            return db.session.get(User, int(user_id))
-        except (TypeError, ValueError):
-            return None
+        return user_for_session_id(user_id)
 
     @app.after_request
     def security_headers(response):  # noqa: ANN001
@@ -140,7 +145,30 @@ def _init_security(app: Flask) -> None:
         headers.setdefault("Permissions-Policy", "camera=(self), microphone=(), geolocation=()")
         if request.is_secure:
             headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        if _private(response):
+            # Signed-in pages, API answers and exports hold names and figures: no browser or proxy keeps them.
+            headers["Cache-Control"] = "no-store"
+            headers.pop("Expires", None)
         return response
+
+
+def _private(response) -> bool:  # noqa: ANN001
+    """True for an answer that must not be stored: anything for a signed-in user or a token, and downloads.
+
+    Static files stay cacheable (they are the same for everyone); Flask-Login's user is looked at only
+    if this request already loaded it or carries a session, so anonymous pages cost no query.
+    """
+    if request.endpoint == "static" or request.path.startswith("/static/"):
+        return False
+    if "attachment" in (response.headers.get("Content-Disposition") or ""):
+        return True
+    from flask import g
+
+    if getattr(g, "api_user", None) is not None:
+        return True
+    if "_user_id" in session or "_login_user" in g:
+        return bool(getattr(current_user, "is_authenticated", False))
+    return False
 
 
 def _init_socketio(app: Flask) -> None:

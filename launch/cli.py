@@ -58,15 +58,63 @@ def import_command(path: Path | None) -> None:
     click.echo(f"{path.name}: {result.created} created, {result.updated} updated, {result.unchanged} unchanged")
 
 
+@users_cli.command("set-password")
+@click.argument("username")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+def set_password_command(username: str, password: str) -> None:
+    """Set an account's password; its sessions and remember cookies end."""
+    from launch.services.users import change_password, get_user_by_name
+
+    try:
+        change_password(get_user_by_name(username), password)
+    except DomainError as exc:
+        _fail(exc)
+    click.echo(f"password of {username} changed; its sessions were ended")
+
+
+@users_cli.command("disable")
+@click.argument("username")
+def disable_command(username: str) -> None:
+    """Disable an account: it cannot sign in, its sessions, sockets and API tokens stop at once."""
+    from launch.services.users import get_user_by_name, set_enabled
+
+    try:
+        set_enabled(get_user_by_name(username), False)
+    except DomainError as exc:
+        _fail(exc)
+    click.echo(f"{username} disabled")
+
+
+@users_cli.command("enable")
+@click.argument("username")
+def enable_command(username: str) -> None:
+    """Enable a disabled account again."""
+    from launch.services.users import get_user_by_name, set_enabled
+
+    try:
+        set_enabled(get_user_by_name(username), True)
+    except DomainError as exc:
+        _fail(exc)
+    click.echo(f"{username} enabled")
+
+
 @demo_cli.command("load")
 def demo_load_command() -> None:
-    """Load the bundled directory and the demo data (safe to run again)."""
-    from launch.demo import load_demo
+    """Load the bundled directory and the demo data (safe to run again).
 
-    accounts = load_demo()
-    click.echo("Demo accounts (user / password / role):")
-    for username, password, role in accounts:
-        click.echo(f"  {username:12} {password:22} {role}")
+    Refused under the production configuration. When HOST is not a loopback address (the app will be
+    served to the LAN), demo accounts get random passwords, printed this once.
+    """
+    import os
+
+    from config import is_loopback
+    from launch.demo import load_demo, print_accounts
+
+    try:
+        accounts = load_demo(exposed=not is_loopback(os.environ.get("HOST", "127.0.0.1")))
+    except DomainError as exc:
+        _fail(exc)
+    print_accounts(accounts, click.echo)
 
 
 @scheduler_cli.command("run")

@@ -23,6 +23,9 @@ _signals = Namespace()
 
 wall_changed = _signals.signal("wall-changed", doc="A tile or the state of an event's wall changed (after commit).")
 campaign_changed = _signals.signal("campaign-changed", doc="A campaign's figures or state changed (after commit).")
+sessions_ended = _signals.signal("sessions-ended", doc="A user's sessions ended (after commit).")
+participants_changed = _signals.signal(
+    "participants-changed", doc="Meeting participants waiting to be assigned to a point changed (after commit).")
 
 
 def wall_change(event_id: int, kind: str, point_id: int | None = None, data: dict[str, Any] | None = None) -> None:
@@ -33,3 +36,13 @@ def wall_change(event_id: int, kind: str, point_id: int | None = None, data: dic
 def campaign_change(campaign_id: int) -> None:
     """Send `campaign_changed` for `campaign_id` (call after the commit)."""
     campaign_changed.send(int(campaign_id))
+
+
+def participants_change(event_id: int, items: list[dict[str, Any]]) -> None:
+    """Say, after commit, which meeting participants of an event now wait to be assigned to a point."""
+    participants_changed.send(int(event_id), items=items)
+
+
+def sessions_end(user_id: int) -> None:
+    """Say, after commit, that every session of a user ended, so their open sockets close everywhere."""
+    sessions_ended.send(int(user_id))

@@ -136,19 +136,19 @@ def directory(app):
 
 @pytest.fixture
 def make_user(app):
-    """Factory: make_user("host", units=["524"]) -> User (password "password123")."""
+    """Factory: make_user("host", units=["524"]) -> User (password "test-pass-2023")."""
     from launch.services.users import create_user
 
     counter = {"n": 0}
 
     def factory(role: str, units: tuple[str, ...] | list[str] = (), username: str | None = None, **kw):
         counter["n"] += 1
-        return create_user(username or f"{role}{counter['n']}", "password123", role, unit_codes=tuple(units), **kw)
+        return create_user(username or f"{role}{counter['n']}", "test-pass-2023", role, unit_codes=tuple(units), **kw)
 
     return factory
 
 
-def login(client, username: str, password: str = "password123"):
+def login(client, username: str, password: str = "test-pass-2023"):
     """Sign `client` in; returns the response."""
     return client.post("/login", data={"username": username, "password": password}, follow_redirects=False)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from launch.clock import utcnow
@@ -39,6 +40,9 @@ class Event(db.Model):
     absence_grace_minutes: Mapped[int] = mapped_column(Integer, default=10)
     #: Reminder offsets, minutes before the start.
     reminder_offsets: Mapped[list] = mapped_column(JSON, default=lambda: list(DEFAULT_REMINDER_OFFSETS))
+    #: An operator's choice: hosts may check in people of other units (walk-ins), and see the whole roster
+    #: to find them. Off, a host sees and checks in only the people of the units they act for.
+    allow_walk_ins: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -82,6 +86,8 @@ class EventPoint(db.Model):
     vc_endpoint: Mapped[str | None] = mapped_column(String(300))
     #: Participant display name / endpoint id the meeting platform reports for this point.
     meeting_name: Mapped[str | None] = mapped_column(String(200), index=True)
+    #: Or the Zoom user's e-mail: matched before the name (two points may be given the same name).
+    meeting_email: Mapped[str | None] = mapped_column(String(200))
     #: Bumped to revoke every QR issued before; tokens carry the version they were issued with.
     token_version: Mapped[int] = mapped_column(Integer, default=1)
     qr_issued_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -109,6 +115,27 @@ class EventPoint(db.Model):
     @property
     def is_checked_in(self) -> bool:
         return self.checked_in_dt is not None
+
+
+class MeetingParticipant(db.Model):
+    """A meeting participant no point could be matched to (no point has that name or e-mail, or
+    several have): listed on the wall until an operator assigns it to its point."""
+
+    __tablename__ = "meeting_participants"
+    __table_args__ = (UniqueConstraint("event_id", "participant_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    #: Zoom's participant id (or, without one, the e-mail or display name): one row per participant.
+    participant_key: Mapped[str] = mapped_column(String(200))
+    user_name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(200))
+    #: unmatched (no point) or ambiguous (several points)
+    status: Mapped[str] = mapped_column(String(16))
+    in_call: Mapped[bool] = mapped_column(Boolean, default=False)
+    joined_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    left_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 #: When the stored readiness verdicts are taken: the opening of the connection-test window, and T-15 min.

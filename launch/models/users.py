@@ -1,6 +1,7 @@
 """Accounts: operators, point hosts (scoped to units) and viewers, and their personal API tokens."""
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
 from flask_login import UserMixin
@@ -13,6 +14,11 @@ from launch.models.types import UTCDateTime
 from launch.models.units import Unit
 
 ROLES = ("operator", "host", "viewer")
+
+
+def new_session_token() -> str:
+    """A fresh session generation: random, so an old cookie can never match a later one."""
+    return secrets.token_urlsafe(24)
 
 user_units = Table(
     "user_units",
@@ -38,12 +44,19 @@ class User(UserMixin, db.Model):
     is_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     created_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The session generation, part of Flask-Login's id in the session and remember cookies: replaced
+    #: on sign-out, password change and disable, which ends every session and remember cookie issued before.
+    session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
 
     units: Mapped[list[Unit]] = relationship(secondary=user_units, order_by="Unit.code")
 
     @property
     def is_active(self) -> bool:  # Flask-Login: a disabled account cannot sign in
         return bool(self.is_enabled)
+
+    def get_id(self) -> str:
+        """Flask-Login's alternative id "<id>:<session generation>" (the cookies carry it)."""
+        return f"{self.id}:{self.session_token}"
 
     @property
     def is_operator(self) -> bool:

@@ -33,6 +33,20 @@ def on_campaign_changed(campaign_id: int) -> None:
     publisher.campaign_updated(campaign_id)
 
 
+def on_participants_changed(event_id: int, *, items: list[dict[str, Any]]) -> None:
+    """`participants_changed` -> the event's whole wall gets the list of participants to assign."""
+    from launch.realtime import publisher
+
+    publisher.participants_changed(event_id, items)
+
+
+def on_sessions_ended(user_id: int) -> None:
+    """`sessions_ended` -> that user's sockets are closed on whichever process holds them."""
+    from launch.realtime.sessions import close_user_sockets
+
+    close_user_sockets(user_id)
+
+
 def init_realtime(app: Flask) -> None:
     """Bind the Socket.IO handlers to this app's server and connect the publisher to the domain signals.
 
@@ -44,3 +58,5 @@ def init_realtime(app: Flask) -> None:
     handlers.register()
     signals.wall_changed.connect(on_wall_changed, weak=False)
     signals.campaign_changed.connect(on_campaign_changed, weak=False)
+    signals.participants_changed.connect(on_participants_changed, weak=False)
+    signals.sessions_ended.connect(on_sessions_ended, weak=False)

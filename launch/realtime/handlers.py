@@ -27,9 +27,10 @@ from flask_login import current_user
 from flask_socketio import emit, join_room, leave_room
 
 from launch.extensions import db, socketio
-from launch.models import Campaign, Event, EventPoint, Unit
-from launch.realtime import snapshots
+from launch.models import Campaign, Event, EventPoint, Unit, User
+from launch.realtime import sessions, snapshots
 from launch.services import access, presence, wall
+from launch.services.errors import DomainError
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,8 @@ class Client:
 
     kind: str  # "user" or "point"
     user_id: int | None = None
+    #: The session generation the user had on connect: a sign-out replaces it, and the socket loses its rights.
+    session_token: str | None = None
     is_reader: bool = False  # operator or viewer
     scope: set[int] | None = field(default=None)  # units a host acts for
     point_id: int | None = None
@@ -74,8 +77,26 @@ def _signed_in_client() -> Client | None:
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return None
     reader = access.can_read_all(user)
-    return Client(kind="user", user_id=user.id, is_reader=reader,
+    return Client(kind="user", user_id=user.id, session_token=user.session_token, is_reader=reader,
                   scope=None if reader else (access.scoped_unit_ids(user) or set()))
+
+
+def _user_of(client: Client) -> User | None:
+    """The client's user if their session is still the one the socket was opened with, else None."""
+    if client.user_id is None:
+        return None
+    user = db.session.get(User, client.user_id)
+    if user is None or not user.is_active or user.session_token != client.session_token:
+        return None
+    return user
+
+
+def _still_allowed(client: Client) -> bool:
+    """False (and the socket is closed) when the user who opened it signed out or was disabled since."""
+    if client.user_id is None or _user_of(client) is not None:
+        return True
+    socketio.server.disconnect(request.sid)
+    return False
 
 
 def _point_client(auth: dict[str, Any]) -> Client | None:
@@ -89,7 +110,10 @@ def _point_client(auth: dict[str, Any]) -> Client | None:
             point = candidate
     if point is None:
         return None
-    return Client(kind="point", point_id=point.id, event_id=point.event_id)
+    user = current_user if getattr(current_user, "is_authenticated", False) else None
+    return Client(kind="point", point_id=point.id, event_id=point.event_id,
+                  user_id=user.id if user is not None else None,
+                  session_token=user.session_token if user is not None else None)
 
 
 def _wall_target(client: Client, data: dict[str, Any]) -> tuple[int, int | None] | None:
@@ -116,7 +140,9 @@ def _join(client: Client, data: Any) -> dict[str, Any]:
     room = data.get("room")
     if isinstance(room, str) and room.startswith("campaign:"):
         campaign_id = _as_int(room.split(":", 1)[1])
-        if client.kind != "user" or campaign_id is None or db.session.get(Campaign, campaign_id) is None:
+        campaign = db.session.get(Campaign, campaign_id) if campaign_id is not None else None
+        user = _user_of(client) if client.kind == "user" else None
+        if campaign is None or user is None or not _may_watch_campaign(campaign, user):
             return {"ok": False, "code": "forbidden"}
         join_room(f"campaign:{campaign_id}")
         return {"ok": True, "room": f"campaign:{campaign_id}"}
@@ -130,6 +156,19 @@ def _join(client: Client, data: Any) -> dict[str, Any]:
     return {"ok": True, "room": room}
 
 
+def _may_watch_campaign(campaign: Campaign, user: User) -> bool:
+    """The dashboard's own rule: operators and viewers any campaign, hosts those their units report for."""
+    from launch.services import campaigns
+
+    if access.can_read_all(user):
+        return True
+    try:
+        campaigns.ensure_can_view(campaign, user)
+    except DomainError:
+        return False
+    return True
+
+
 def on_connect(auth: Any = None) -> bool:
     """Accept a signed-in user or a point's host page; refuse anyone else."""
     auth = auth if isinstance(auth, dict) else {}
@@ -139,12 +178,16 @@ def on_connect(auth: Any = None) -> bool:
             return False
         with _lock:
             _clients[request.sid] = client
+        if client.user_id is not None:
+            sessions.remember(client.user_id, request.sid)
         if client.kind == "point":
             presence.record_heartbeat(client.point_id)
             emit("presence_ack", {"ok": True, "point": client.point_id, "interval": presence.heartbeat_seconds()})
         elif auth.get("event") not in (None, "") and not _join(client, auth).get("ok"):
             with _lock:
                 _clients.pop(request.sid, None)
+            if client.user_id is not None:
+                sessions.forget(client.user_id, request.sid)
             return False
     return True
 
@@ -153,8 +196,12 @@ def on_disconnect(reason: Any = None) -> None:
     """Forget the connection; a host page's silence is judged by the presence timeout."""
     with _lock:
         client = _clients.pop(request.sid, None)
-    if client is not None and client.kind == "point":
-        with _context():
+    if client is None:
+        return
+    with _context():
+        if client.user_id is not None:
+            sessions.forget(client.user_id, request.sid)
+        if client.kind == "point":
             presence.record_page_closed(client.point_id)
 
 
@@ -164,6 +211,8 @@ def on_join(data: Any = None) -> dict[str, Any]:
     if client is None:
         return {"ok": False, "code": "forbidden"}
     with _context():
+        if not _still_allowed(client):
+            return {"ok": False, "code": "session_ended"}
         return _join(client, data)
 
 
@@ -186,6 +235,8 @@ def on_heartbeat(data: Any = None) -> dict[str, Any]:
     if client is None or client.kind != "point":
         return {"ok": False, "code": "forbidden"}
     with _context():
+        if not _still_allowed(client):
+            return {"ok": False, "code": "session_ended"}
         presence.record_heartbeat(client.point_id)
         return {"ok": True, "interval": presence.heartbeat_seconds()}
 

@@ -353,3 +353,12 @@ def campaign_updated(campaign_id: int) -> None:
         _emit("campaign_update", {"campaign_id": int(campaign_id)}, f"campaign:{int(campaign_id)}")
     except Exception:  # a dashboard refresh is never worth failing the caller's request
         log.exception("campaign_updated(%s) failed", campaign_id)
+
+
+def participants_changed(event_id: int, items: list[dict[str, Any]]) -> None:
+    """Tell the event's whole-province wall which meeting participants wait for an operator to assign
+    them to a point (call after the commit). Not a numbered delta: the list is sent whole each time."""
+    try:
+        _emit("meeting_participants", {"event_id": int(event_id), "items": items}, f"wall:{int(event_id)}")
+    except Exception:  # a list refresh is never worth failing Zoom's webhook
+        log.exception("participants_changed(%s) failed", event_id)

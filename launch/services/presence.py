@@ -1,31 +1,79 @@
 """Host-page presence: is the check-in page of a point connected right now?
 
 The host's page (static/js/presence.js) holds a Socket.IO connection and sends a heartbeat every
-few seconds; each one stores `EventPoint.last_seen_dt`. A page silent for longer than
-PRESENCE_TIMEOUT_SECONDS shows "signal lost": `check_presence` (a scheduler job) records that in the
-activity feed and announces it, and the next heartbeat brings the point back to "live" by itself.
-Everything lives in the database, so it works the same with one process or several. The page
-proves which point it is with a signed token (`presence_token`, kept with the other signed tokens
-in `launch.services.tokens`).
+few seconds. The connection proves who it is by the signed-in host's session, or by a short-lived
+token the host page was given (bound to that host and their session: signing out voids it); the
+printed QR is NOT a presence credential. A point's `EventPoint.last_seen_dt` is written at most once
+per heartbeat interval per process (extra beats cost a dictionary look-up, no query, no commit).
+A page silent for longer than PRESENCE_TIMEOUT_SECONDS shows "signal lost": `check_presence` (a
+scheduler job) records that in the activity feed and announces it, and the next heartbeat brings the
+point back to "live" by itself.
+Everything lives in the database, so it works the same with one process or several.
 """
 from __future__ import annotations
 
-from datetime import datetime
+import threading
+from datetime import datetime, timedelta
+from typing import Any
 
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 
 from launch.clock import iso, utcnow
 from launch.extensions import db
-from launch.models import Activity, Event, EventPoint
-from launch.services.tokens import point_for_token as point_for_token  # the page's token, signed with the others
-from launch.services.tokens import presence_token as presence_token
+from launch.models import Activity, Event, EventPoint, User
 from launch.services.wall import PRESENCE_KINDS, PRESENCE_STATES, presence_timeout
 from launch.signals import wall_change
+
+TOKEN_SALT = "launch.presence.v2"
+#: How long a host page's presence token opens a connection (the page's own session keeps working after).
+DEFAULT_TOKEN_SECONDS = 15 * 60
 
 
 def heartbeat_seconds() -> int:
     """How often a host page says it is there: a third of the timeout, at most 15 s."""
     return max(2, min(15, int(presence_timeout().total_seconds() // 3)))
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=TOKEN_SALT)
+
+
+def token_seconds() -> int:
+    """PRESENCE_TOKEN_SECONDS: how long a presence token opens a connection."""
+    return int(current_app.config.get("PRESENCE_TOKEN_SECONDS", DEFAULT_TOKEN_SECONDS))
+
+
+def presence_token(point: EventPoint, user: User) -> str:
+    """The token a point's host page presents (data-token), issued to the signed-in `user` who may act
+    for the point: signed point id, its token version, the user and their session generation; it
+    expires after `token_seconds()` and dies with the user's session or the point's QR codes."""
+    return _serializer().dumps({"p": point.id, "v": point.token_version, "u": user.id, "s": user.session_token})
+
+
+def point_for_token(token: str | None, point_id: Any = None) -> EventPoint | None:
+    """The point a valid presence token names; None if forged, expired, revoked, or its issuer signed out.
+
+    The printed QR check-in token is never accepted here: it is on paper, anyone may photograph it.
+    """
+    from launch.services.access import can_act_for
+
+    if not token or not isinstance(token, str) or len(token) > 500:
+        return None
+    try:
+        data = _serializer().loads(token, max_age=token_seconds())
+    except (BadSignature, SignatureExpired):
+        return None
+    if not isinstance(data, dict) or (point_id not in (None, "") and str(data.get("p")) != str(point_id)):
+        return None
+    point = db.session.get(EventPoint, data.get("p")) if isinstance(data.get("p"), int) else None
+    user = db.session.get(User, data.get("u")) if isinstance(data.get("u"), int) else None
+    if point is None or point.token_version != data.get("v") or user is None or not user.is_active:
+        return None
+    if user.session_token != data.get("s") or not can_act_for(user, point.unit_id):
+        return None
+    return point
 
 
 def _last_presence_kind(point_ids: list[int]) -> dict[int, str]:
@@ -43,9 +91,28 @@ def _last_presence_kind(point_ids: list[int]) -> dict[int, str]:
     return out
 
 
+def _write_every() -> timedelta:
+    """A point's last_seen_dt is written at most this often (per process): one heartbeat interval."""
+    return timedelta(seconds=heartbeat_seconds())
+
+
+def _recent_writes() -> tuple[threading.Lock, dict[int, datetime]]:
+    return current_app.extensions.setdefault("presence_writes", (threading.Lock(), {}))
+
+
 def record_heartbeat(point_id: int, now: datetime | None = None) -> bool:
-    """Store that the point's host page is there; True (and announced) when it (re)appeared."""
+    """Store that the point's host page is there; True (and announced) when it (re)appeared.
+
+    Throttled per point: a beat within one interval of the last one written here touches no database
+    (a page, or anyone holding its token, sending thousands of beats costs a look-up each).
+    """
     now = now or utcnow()
+    lock, written = _recent_writes()
+    with lock:
+        last = written.get(point_id)
+        if last is not None and timedelta(0) <= now - last < _write_every():
+            return False
+        written[point_id] = now
     point = db.session.get(EventPoint, point_id)
     if point is None:
         return False

@@ -5,19 +5,17 @@ so it reads the same during the event and long after.
 """
 from __future__ import annotations
 
-import csv
-import io
 from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask_babel import format_datetime
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from launch.clock import iso, utcnow
 from launch.extensions import db
 from launch.models import Activity, Event, EventPoint, PointProblem, Unit, User
+from launch.services import exports
 from launch.services.events.queries import get_event
 from launch.services.wall import HOST_GROUP, district_group, load_tiles
 
@@ -130,13 +128,13 @@ def export_headers() -> list[str]:
 
 
 def export_rows(report: dict[str, Any]) -> list[list[Any]]:
-    """One list per point, in the order of `export_headers`."""
+    """One list per point, in the order of `export_headers` (times as datetimes: `exports` writes them)."""
     levels = {"province": _("Province"), "district": _("District"), "commune": _("Commune")}
     out = []
     for r in report["rows"]:
         out.append([
             r["code"], r["name"], "" if r["is_host"] else r["district_name"], levels.get(r["level"], r["level"]),
-            format_datetime(r["checked_in_dt"], "dd/MM/yyyy HH:mm") if r["checked_in_dt"] else "",
+            r["checked_in_dt"],
             method_label(r["checkin_method"]) if r["checked_in_dt"] else "", r["checked_in_by"],
             attendance_label(r["attendance"]), "" if r["headcount"] is None else r["headcount"],
             r["attendee_checkins"], r["expected"], "; ".join(problem_label(k) for k in r["problems"]),
@@ -147,40 +145,20 @@ def export_rows(report: dict[str, Any]) -> list[list[Any]]:
 
 def to_csv(report: dict[str, Any]) -> bytes:
     """The report as UTF-8 CSV with a BOM (so spreadsheet programs read the Vietnamese right)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(export_headers())
-    writer.writerows(export_rows(report))
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    return exports.csv_text(export_headers(), export_rows(report), bom=True).encode("utf-8")
 
 
 def to_xlsx(report: dict[str, Any]) -> bytes:
     """The report as an Excel workbook: the points, then the districts' roll-up."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
-    book = Workbook()
-    sheet = book.active
-    sheet.title = _("Points")[:31]
-    sheet.append(export_headers())
-    for row in export_rows(report):
-        sheet.append(row)
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    sheet.freeze_panes = "A2"
-    for column, width in zip("ABCDEFGHIJKLM", (10, 34, 26, 10, 17, 20, 22, 16, 11, 11, 10, 26, 11), strict=True):
-        sheet.column_dimensions[column].width = width
-    roll = book.create_sheet(_("Districts")[:31])
-    roll.append([_("District"), _("Checked in"), _("Invited"), _("On time"), _("Late"), _("Absent"), _("Headcount"),
-                 _("Expected"), _("Problems reported")])
-    for d in [*report["districts"], report["province"]]:
-        roll.append([d["name"], d["checked_in"], d["invited"], d["on_time"], d["late"], d["absent"], d["headcount"],
-                     d["expected"], d["problems"]])
-    for cell in roll[1]:
-        cell.font = Font(bold=True)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    districts = [[d["name"], d["checked_in"], d["invited"], d["on_time"], d["late"], d["absent"], d["headcount"],
+                  d["expected"], d["problems"]] for d in [*report["districts"], report["province"]]]
+    return exports.xlsx_bytes([
+        exports.Sheet(_("Points"), export_headers(), export_rows(report),
+                      widths=(10, 34, 26, 10, 17, 20, 22, 16, 11, 11, 10, 26, 11)),
+        exports.Sheet(_("Districts"), [_("District"), _("Checked in"), _("Invited"), _("On time"), _("Late"),
+                                       _("Absent"), _("Headcount"), _("Expected"), _("Problems reported")],
+                      districts),
+    ])
 
 
 def timeline(event_id: int, district_id: int | None = None, now: datetime | None = None) -> dict[str, Any]:

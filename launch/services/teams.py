@@ -5,8 +5,6 @@ counts feed the campaigns' "members x N" targets, which are computed, never stor
 """
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +15,7 @@ from sqlalchemy import func, select
 from launch.extensions import db
 from launch.models import Unit, User
 from launch.models.teams import TEAM_LEVELS, Team
-from launch.services import audit
+from launch.services import audit, exports
 from launch.services.csvfile import LineError, csv_lines, decode_csv_bytes, open_csv, refused
 from launch.services.errors import NotFound, ValidationFailed, all_or_nothing
 from launch.services.text import row_id, small_int
@@ -81,7 +79,8 @@ def parse_teams_csv(text: str) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     seen: dict[tuple[str, str, str], int] = {}
     for line, row in csv_lines(reader, errors):
-        code, level, name = row["unit_code"], row["level"].lower(), " ".join(row["name"].split())
+        # A name our own export neutralised ("'=..."), read back as it was typed.
+        code, level, name = row["unit_code"], row["level"].lower(), " ".join(exports.restore(row["name"]).split())
         unit = units.get(code)
         if unit is None:
             errors.append(LineError(line, _("unknown unit %(code)s", code=code or "-"), "unknown_unit"))
@@ -235,10 +234,6 @@ def teams_query(district_id: int | None = None, unit_id: int | None = None):  # 
 
 
 def export_csv() -> str:
-    """Every team as an importable CSV."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(REQUIRED_COLUMNS)
-    for team in db.session.scalars(teams_query()):
-        writer.writerow([team.unit.code, team.level, team.name, team.members])
-    return out.getvalue()
+    """Every team as an importable CSV (formula-like names neutralised; the import reads them back)."""
+    rows = ([team.unit.code, team.level, team.name, team.members] for team in db.session.scalars(teams_query()))
+    return exports.csv_text(REQUIRED_COLUMNS, rows, lineterminator="\n")

@@ -39,3 +39,45 @@ def row_id(value: object) -> int | None:
     """
     number = value if isinstance(value, int) and not isinstance(value, bool) else small_int(value)
     return number if number is not None and 0 < number <= MAX_ID else None
+
+
+#: How deep a JSON body may nest: the API's bodies are flat objects; deeper ones are refused, not
+#: walked (repr, validation and the database would recurse through them).
+MAX_JSON_DEPTH = 16
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def check_json_value(value: object, max_depth: int = MAX_JSON_DEPTH) -> None:
+    """Raise ValueError if a parsed JSON value nests deeper than `max_depth` or holds a lone surrogate.
+
+    JSON's "\\ud800" escape decodes to a string that cannot be encoded as UTF-8: the database driver,
+    the log and the wall would each fail on it with a server error.
+    """
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            if _LONE_SURROGATE.search(item):
+                raise ValueError("a lone surrogate in a string")
+            continue
+        if not isinstance(item, (dict, list)):
+            continue
+        if depth > max_depth:
+            raise ValueError(f"nested deeper than {max_depth}")
+        if isinstance(item, dict):
+            stack.extend((k, depth) for k in item)
+            stack.extend((v, depth + 1) for v in item.values())
+        else:
+            stack.extend((v, depth + 1) for v in item)
+
+
+def load_json(data: bytes | str, max_depth: int = MAX_JSON_DEPTH) -> object:
+    """`json.loads` that raises ValueError (never RecursionError) on bodies `check_json_value` refuses."""
+    import json
+
+    try:
+        value = json.loads(data)
+    except RecursionError:
+        raise ValueError("nested too deep") from None
+    check_json_value(value, max_depth)
+    return value

@@ -9,13 +9,11 @@ bumping `EventPoint.token_version` revokes every QR printed before.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from launch.extensions import db
 from launch.models import EventPoint
 from launch.models.checkins import Attendee
 from launch.services.errors import DomainError
@@ -92,34 +90,3 @@ def read_badge_token(token: str) -> BadgeClaim:
         message = _("This badge is not valid: it was not issued by us or was altered.")
         raise TokenError("invalid_token", message) from None
     return BadgeClaim(event_id, code)
-
-
-def presence_token(point: EventPoint) -> str:
-    """The token a point's host page presents (data-token): signed point id + its token version."""
-    return _serializer(PRESENCE_SALT).dumps({"p": point.id, "v": point.token_version})
-
-
-def point_for_token(token: str | None, point_id: Any = None) -> EventPoint | None:
-    """The point a presence token, or the point's QR check-in token, names; None if neither.
-
-    Both are revoked with the point's QR codes (they carry its token version).
-    """
-    if not token:
-        return None
-    claimed: tuple[Any, Any] | None = None
-    try:
-        data = _serializer(PRESENCE_SALT).loads(token)
-        if isinstance(data, dict):
-            claimed = (data.get("p"), data.get("v"))
-    except BadSignature:
-        try:
-            site = read_site_token(token)
-        except TokenError:
-            site = None
-        claimed = (site.event_point_id, site.version) if site else None
-    if claimed is None or (point_id not in (None, "") and str(claimed[0]) != str(point_id)):
-        return None
-    point = db.session.get(EventPoint, claimed[0])
-    if point is None or point.token_version != claimed[1]:
-        return None
-    return point

@@ -19,7 +19,8 @@ from launch.extensions import csrf
 from launch.models import EventPoint
 from launch.services import api_tokens, checkin, events, roster
 from launch.services.access import can_act_for, can_read_all, scoped_unit_ids
-from launch.services.errors import Forbidden
+from launch.services.errors import DomainError, Forbidden
+from launch.services.text import check_json_value
 from launch.web.checkin import checkin_limit
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -60,7 +61,13 @@ def api_auth(view: Callable) -> Callable:
 
 
 def _body() -> dict[str, Any]:
-    data = request.get_json(silent=True)
+    """The JSON object sent (or the form); a body nested too deep or holding a lone surrogate is refused."""
+    try:
+        data = request.get_json(silent=True)
+        check_json_value(data)
+    except (RecursionError, ValueError):
+        raise DomainError("invalid_input", _("The request body cannot be read: send a flat JSON object of "
+                                             "text and numbers.")) from None
     if isinstance(data, dict):
         return data
     return request.form.to_dict()
@@ -115,14 +122,18 @@ def point_roster(point_id: int) -> Any:
 @bp.route("/events/<int:event_id>/attendees")
 @api_auth
 def search_attendees(event_id: int) -> Any:
-    """Search the whole roster by name (diacritics ignored): `?q=binh thanh`."""
+    """Search the roster by name (diacritics ignored): `?q=binh thanh`; a host, their units' people only."""
     event = events.get_event(event_id)
     user = g.api_user
+    unit_ids = None
     if not can_read_all(user):
         scope = scoped_unit_ids(user) or set()
         if not any(p.unit_id in scope for p in event.points):
             raise Forbidden("forbidden", _("You have no point in this event."))
-    people = roster.search_attendees(event, request.args.get("q", "")[:100])
+        # A host finds the people of their own units; the whole roster only when the operator allowed
+        # walk-ins from other units (names and positions across the province are not every host's to read).
+        unit_ids = None if event.allow_walk_ins else scope
+    people = roster.search_attendees(event, request.args.get("q", "")[:100], unit_ids=unit_ids)
     return jsonify({"ok": True, "code": "attendees", "message": "", "attendees": [
         {"id": a.id, "name": a.full_name, "position": a.position, "unit": a.unit.name if a.unit else None}
         for a in people]})

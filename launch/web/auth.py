@@ -9,15 +9,19 @@ from flask_login import current_user, login_user, logout_user
 
 from launch.extensions import limiter
 from launch.services import audit
-from launch.services.users import authenticate, set_locale
+from launch.services.users import authenticate, set_locale, sign_out
 from launch.web.forms import LoginForm
 
 bp = Blueprint("auth", __name__)
 
 
 def safe_next(target: str | None) -> str | None:
-    """Only same-site relative paths: never an open redirect."""
-    if not target:
+    """Only same-site relative paths: never an open redirect, never a header break.
+
+    Control characters (a CR/LF would split the Location header) and backslashes (browsers read
+    `/\\evil.example` as `//evil.example`) are refused outright.
+    """
+    if not target or len(target) > 2000 or "\\" in target or any(ord(c) < 0x20 or ord(c) == 0x7F for c in target):
         return None
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
@@ -60,7 +64,9 @@ def login():  # noqa: ANN201
 
 @bp.route("/logout", methods=["POST"])
 def logout():  # noqa: ANN201
-    """Sign out (POST, so a link elsewhere cannot sign you out)."""
+    """Sign out (POST, so a link elsewhere cannot sign you out): every copy of the session ends."""
+    if current_user.is_authenticated:
+        sign_out(current_user._get_current_object())
     logout_user()
     flash(_("You are signed out."), "info")
     return redirect(url_for("auth.login"))

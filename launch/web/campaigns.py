@@ -238,7 +238,13 @@ def report(campaign_id: int):  # noqa: ANN201
         period_index = started[-1].index if started else 0
     errors: list = []
     values: dict[str, Any] = {}
-    if request.method == "POST":
+    if request.method == "POST" and small_int(request.form.get("unit")) is None:
+        # Never a default: a report without its unit (or unit=abc) was saved to the host's first unit.
+        values = {str(m.id): request.form.get(f"m-{m.id}", "") for m in campaign.metrics}
+        errors = [_("Choose the unit you report for; nothing was saved.")]
+        flash(errors[0], "error")
+    elif request.method == "POST":
+        unit_id = small_int(request.form.get("unit"))
         values = {str(m.id): request.form.get(f"m-{m.id}", "") for m in campaign.metrics}
         try:
             rep = svc.submit_report(campaign, unit_id, request.form.get("period"), values, user=current_user,
@@ -250,7 +256,6 @@ def report(campaign_id: int):  # noqa: ANN201
             if exc.status == 403:
                 raise
             flash(str(exc.message), "error")
-            errors = []
         else:
             if rep.version > 1:
                 flash(_("Correction saved (version %(v)d); the earlier numbers stay in the history.", v=rep.version),
@@ -262,7 +267,7 @@ def report(campaign_id: int):  # noqa: ANN201
             return redirect(url_for(".report", campaign_id=campaign.id, unit=unit_id, period=rep.period_index))
     unit = next((u for u in mine if u.id == unit_id), None)
     if unit is None:
-        if request.method == "POST":
+        if request.method == "POST" and not errors:
             abort(403)
         unit = mine[0]
     history = svc.report_history(campaign, unit.id, period_index)

@@ -23,7 +23,7 @@ from flask_login import current_user, login_required
 
 from launch.extensions import db, limiter
 from launch.models.checkins import PROBLEM_KINDS
-from launch.services import api_tokens, checkin, events, qr, roster, tokens
+from launch.services import api_tokens, checkin, events, presence, qr, roster, tokens
 from launch.services.access import can_act_for
 from launch.services.errors import DomainError, ValidationFailed
 from launch.services.text import small_int
@@ -46,10 +46,9 @@ def checkin_rate_limit() -> str:
 
 
 def checkin_rate_key() -> str:
-    """Per account (session or API token), else per QR token: never per address alone."""
-    auth = request.headers.get("Authorization", "")
-    if auth.lower().startswith("bearer "):
-        return "checkin:bearer:" + hashlib.sha256(auth[7:].strip().encode()).hexdigest()[:24]
+    """Per account, whatever it signs in with (session or any of its API tokens: a host can make as
+    many tokens as they like, so a bucket per token would be no limit), else per QR token; never per
+    address alone."""
     user = getattr(g, "api_user", None) or (current_user if current_user.is_authenticated else None)
     if user is not None:
         return f"checkin:user:{user.id}"
@@ -118,8 +117,9 @@ def index():  # noqa: ANN201
 def host(point_id: int):  # noqa: ANN201
     """The host page: check-in state, headcount, connection test, problems, link to the scanner."""
     point = _point_for_host(point_id)
+    # The page's live connection presents a short-lived token issued to this host, never the printed QR.
     return render_template("checkin/host.html", point=point, event=point.event, state=checkin.point_state(point),
-                           token=tokens.site_token(point), label=checkin.point_label(point),
+                           token=presence.presence_token(point, current_user), label=checkin.point_label(point),
                            problem_labels=_problem_labels())
 
 

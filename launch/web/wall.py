@@ -8,6 +8,8 @@ Routes (blueprint "wall", /wall):
   GET  /wall/<event>/report[?district=]            attendance report (print-friendly) + timeline chart
   GET  /wall/<event>/report.csv | report.xlsx      exports (Vietnamese headings by default)
   GET  /wall/<event>/timeline.json                 the replayed timeline
+  GET  /wall/<event>/participants                  meeting participants no point matched (readers)
+  POST /wall/<event>/participants/<id>/assign      the operator says which point one is
   POST /wall/hooks/zoom                            Zoom webhooks (signed; CSRF-exempt)
 """
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -23,15 +25,16 @@ from launch.extensions import csrf, db
 from launch.models import Unit
 from launch.realtime import snapshots
 from launch.services import access, events, meeting, presence, reports, wall
-from launch.services.text import small_int
+from launch.services.text import load_json, row_id, small_int
+from launch.web.access import operator_required, reader_required
 
 bp = Blueprint("wall", __name__, url_prefix="/wall")
 
 
 @bp.app_template_global("presence_token")
 def presence_token_global(point) -> str:  # noqa: ANN001
-    """`{{ presence_token(point) }}` for the host page's data-token."""
-    return presence.presence_token(point)
+    """`{{ presence_token(point) }}` for a host page's data-token, issued to the signed-in host."""
+    return presence.presence_token(point, current_user)
 
 
 def _district(district_id: int | None) -> Unit | None:
@@ -101,6 +104,8 @@ def js_labels() -> dict[str, Any]:
         "refused": _("You may not watch this wall."),
         "all_clear": _("Every point is checked in and connected."), "no_activity": _("No activity yet."),
         "short": {"in_call": _("Call"), "checked_in": _("Check-in"), "page_live": _("Page")},
+        "participant": {"unmatched": _("matches no point"), "ambiguous": _("matches several points"),
+                        "in_call": _("in the call"), "left": _("left the call")},
         "level": {"district": _("district level"), "commune": _("commune level")},
     }
 
@@ -118,6 +123,7 @@ def _render_wall(event_id: int, district_id: int | None, projector: bool) -> str
     return render_template(
         "wall/wall.html", event=event, district=district, districts=districts, projector=projector,
         labels=js_labels(), statuses=status_labels(), can_read_all=access.can_read_all(current_user),
+        participants=meeting.waiting_participants(event.id) if district is None else [],
         snapshot_url=url_for("wall.snapshot_json", event_id=event.id, district=district_id),
     )
 
@@ -220,6 +226,29 @@ def timeline_json(event_id: int):  # noqa: ANN201
     return jsonify(reports.timeline(event_id, district_id))
 
 
+@bp.get("/<int:event_id>/participants")
+@reader_required
+def participants(event_id: int):  # noqa: ANN201
+    """Meeting participants no point matched (none, or several with that name): the operator assigns each."""
+    event = events.get_event(event_id)
+    points = sorted(event.points, key=lambda p: (not p.is_host, p.unit.parent.name if p.unit.parent else "",
+                                                 p.unit.name))
+    waiting = meeting.waiting_participants(event.id)
+    candidates = {w.id: [p.id for p in meeting.match_participant(event, w.user_name, w.email)[1]] for w in waiting}
+    return render_template("wall/participants.html", event=event, waiting=waiting, points=points,
+                           candidates=candidates)
+
+
+@bp.post("/<int:event_id>/participants/<int:participant_id>/assign")
+@operator_required
+def assign_participant(event_id: int, participant_id: int):  # noqa: ANN201
+    """Assign a waiting participant to its point: the point is given its e-mail or name and its call state."""
+    events.get_event(event_id)
+    point = meeting.assign_participant(participant_id, row_id(request.form.get("point_id")), actor=current_user)
+    flash(_("Assigned to %(point)s: its next joins and leaves count for it.", point=point.unit.name), "success")
+    return redirect(url_for(".participants", event_id=event_id))
+
+
 @bp.post("/hooks/zoom")
 @csrf.exempt
 def zoom_hook():  # noqa: ANN201
@@ -230,7 +259,7 @@ def zoom_hook():  # noqa: ANN201
                                     request.headers.get("x-zm-signature")):
         return jsonify({"ok": False, "code": "bad_signature"}), 401
     try:
-        payload = json.loads(body)
+        payload = load_json(body)
     except ValueError:
         return jsonify({"ok": False, "code": "bad_request"}), 400
     if not isinstance(payload, dict):

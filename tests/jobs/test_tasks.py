@@ -183,8 +183,8 @@ def test_concurrent_reminders_are_sent_once_on_postgres(request):
         from launch.services.users import create_user
 
         import_bundled_directory()
-        create_user("h1", "password123", "host", unit_codes=("524",))
-        create_user("h2", "password123", "host", unit_codes=("21046",))
+        create_user("h1", "test-pass-2023", "host", unit_codes=("524",))
+        create_user("h2", "test-pass-2023", "host", unit_codes=("21046",))
         event = make_event(start_dt=START)
         event.reminder_offsets = [20, 15]
         events.sync_tasks(event, NOW, moved=False)

@@ -9,11 +9,16 @@ from sqlalchemy import select
 
 from launch.clock import iso, utcnow
 from launch.extensions import db, socketio
-from launch.models import Activity
+from launch.models import Activity, User
 from launch.services import presence
 from tests.support.factories import make_event, point_of
 
 BINH_THANH = "21046"
+
+
+def issuer() -> User:
+    """The district host of Bình Sơn: acts for Bình Thạnh's point, so the tokens it is issued are good."""
+    return db.session.scalar(select(User).where(User.username == "dhost"))
 
 
 def received(client, name):
@@ -53,7 +58,7 @@ def test_host_page_with_token_goes_live_and_heartbeats(app, event, clients, as_u
     point = point_of(event, BINH_THANH)
     wall = clients(as_user("operator"), auth={"event": event.id})
     received(wall, "wall_snapshot")
-    page = clients(auth={"point": point.id, "event": event.id, "token": presence.presence_token(point)})
+    page = clients(auth={"point": point.id, "event": event.id, "token": presence.presence_token(point, issuer())})
     assert page.is_connected()
     [ack] = received(page, "presence_ack")
     assert ack["ok"] is True and ack["interval"] == presence.heartbeat_seconds()
@@ -66,16 +71,17 @@ def test_host_page_with_token_goes_live_and_heartbeats(app, event, clients, as_u
     assert received(wall, "wall_delta") == []  # a heartbeat that changes nothing sends nothing
 
 
-def test_check_in_qr_token_is_accepted_for_presence(app, event, clients):
-    tokens = pytest.importorskip("launch.services.tokens")
+def test_the_printed_qr_is_no_presence_credential(app, event, clients):
+    """Issue 16: anyone who photographed the printed QR could make the point look live."""
+    from launch.services import tokens
+
     point = point_of(event, BINH_THANH)
-    page = clients(auth={"point": point.id, "token": tokens.site_token(point)})
-    assert page.is_connected()
+    assert not clients(auth={"point": point.id, "token": tokens.site_token(point)}).is_connected()
 
 
 def test_revoked_token_is_refused(app, event, clients):
     point = point_of(event, BINH_THANH)
-    token = presence.presence_token(point)
+    token = presence.presence_token(point, issuer())
     point.token_version += 1
     db.session.commit()
     assert not clients(auth={"point": point.id, "token": token}).is_connected()
@@ -84,7 +90,7 @@ def test_revoked_token_is_refused(app, event, clients):
 def test_token_of_another_point_is_refused(app, event, clients):
     point = point_of(event, BINH_THANH)
     other = point_of(event, "524")
-    assert not clients(auth={"point": point.id, "token": presence.presence_token(other)}).is_connected()
+    assert not clients(auth={"point": point.id, "token": presence.presence_token(other, issuer())}).is_connected()
 
 
 def test_signed_in_host_may_connect_as_their_point_only(app, event, clients, as_user):
@@ -97,7 +103,7 @@ def test_wall_viewer_may_not_heartbeat_and_page_may_not_join_a_wall(app, event, 
     point = point_of(event, BINH_THANH)
     viewer = clients(as_user("viewer"))
     assert viewer.emit("heartbeat", {}, callback=True)["ok"] is False
-    page = clients(auth={"point": point.id, "token": presence.presence_token(point)})
+    page = clients(auth={"point": point.id, "token": presence.presence_token(point, issuer())})
     assert page.emit("join", {"event": event.id}, callback=True)["ok"] is False
 
 
@@ -107,7 +113,7 @@ def test_silence_shows_signal_lost_then_the_point_comes_back(app, event, clients
     start = utcnow().replace(microsecond=0)
     with time_machine.travel(start, tick=False) as traveller:
         wall = clients(as_user("operator"), auth={"event": event.id})
-        page = clients(auth={"point": point.id, "token": presence.presence_token(point)})
+        page = clients(auth={"point": point.id, "token": presence.presence_token(point, issuer())})
         wall.get_received()
 
         traveller.shift(timedelta(seconds=timeout - 1))
@@ -159,7 +165,7 @@ def test_ended_event_never_shows_signal_lost(app, event):
 
 def test_disconnect_keeps_last_seen(app, event, clients):
     point = point_of(event, BINH_THANH)
-    page = clients(auth={"point": point.id, "token": presence.presence_token(point)})
+    page = clients(auth={"point": point.id, "token": presence.presence_token(point, issuer())})
     db.session.refresh(point)
     first = point.last_seen_dt
     page.disconnect()

@@ -68,7 +68,7 @@ def seeded(pg_multiproc_url, redis_ready):
         db.drop_all()
         db.create_all()
         import_bundled_directory()
-        operator = create_user("op", "password123", "operator")
+        operator = create_user("op", "test-pass-2023", "operator")
         event = make_event()
         _row, api_secret = create_api_token(operator, "multiprocess test")
         points = {code: point_of(event, code) for code in (BINH_THANH, BINH_SON, TRA_BONG)}
@@ -146,7 +146,7 @@ def signed_in_session(base: str) -> requests.Session:
     form = http.get(base + "/login", timeout=10).text
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form) or re.search(
         r'value="([^"]+)"[^>]*name="csrf_token"', form)
-    resp = http.post(base + "/login", data={"username": "op", "password": "password123",
+    resp = http.post(base + "/login", data={"username": "op", "password": "test-pass-2023",
                                             "csrf_token": token.group(1) if token else ""},
                      allow_redirects=False, timeout=10)
     assert resp.status_code == 302, resp.text[:300]

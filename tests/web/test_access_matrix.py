@@ -106,6 +106,10 @@ def cases(w: World) -> list[Case]:
         Case("/wall/<int:event_id>/report.csv", "GET", f("/wall/{event_id}/report.csv"), READERS),
         Case("/wall/<int:event_id>/report.xlsx", "GET", f("/wall/{event_id}/report.xlsx"), READERS),
         Case("/wall/<int:event_id>/timeline.json", "GET", f("/wall/{event_id}/timeline.json"), READERS),
+        Case("/wall/<int:event_id>/participants", "GET", f("/wall/{event_id}/participants"), READERS),
+        # No participant waits in the prepared world: the operator is let through to a 404.
+        Case("/wall/<int:event_id>/participants/<int:participant_id>/assign", "POST",
+             f("/wall/{event_id}/participants/999/assign"), OPERATORS, data={"point_id": "1"}, ok=frozenset({404})),
         Case("/c/events/<int:event_id>", "GET", f("/c/events/{event_id}"), READERS),
         # --- Bình Sơn's district wall: readers and its district host ----------------------------------
         Case("/wall/<int:event_id>/district/<int:district_id>", "GET",
@@ -397,7 +401,9 @@ def test_socketio_host_page_presence_by_role(app, world, clock):
     from launch.models import EventPoint
 
     point = db.session.get(EventPoint, world.point_id)
-    good = presence.presence_token(point)
+    from launch.models import User
+
+    good = presence.presence_token(point, db.session.scalar(db.select(User).where(User.username == "chost")))
     problems: list[str] = []
     for role in ROLES:
         # Without the token: only a signed-in user who acts for the point.

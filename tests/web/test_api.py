@@ -132,7 +132,7 @@ def test_session_writes_need_the_csrf_header_bearer_ones_do_not(app, event, user
     c = app.test_client()
     form = c.get("/login").data.decode()
     csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form).group(1)
-    assert c.post("/login", data={"username": "chost", "password": "password123", "csrf_token": csrf}).status_code \
+    assert c.post("/login", data={"username": "chost", "password": "test-pass-2023", "csrf_token": csrf}).status_code \
         == 302
     point = point_of(event, "21046")
     body = {"token": tokens.site_token(point)}

@@ -25,7 +25,7 @@ def test_a_request_never_needs_a_second_database_connection(tmp_path, monkeypatc
     with app.app_context():
         db.create_all()
         import_bundled_directory()
-        host = create_user("host1", "password123", "host", unit_codes=["21046"])
+        host = create_user("host1", "test-pass-2023", "host", unit_codes=["21046"])
         event = make_event(state="live", start_dt=utcnow() - timedelta(minutes=10), unit_codes=["21046"])
         point_id = point_of(event, "21046").id
         person = add_attendee(event, "21046").id

@@ -120,12 +120,17 @@ def test_participant_joined_then_left(client, app, event, as_user):
     wall.disconnect()
 
 
-def test_point_without_meeting_name_matches_by_unit_name(client, app, event):
+def test_a_unit_name_is_never_guessed_the_participant_waits_for_the_operator(client, app, event):
+    """Issue 16: unit names repeat across districts; only an explicit meeting name or e-mail matches."""
+    from launch.models import MeetingParticipant
+
     point = point_of(event, "524")
     resp = post(client, zoom_body("meeting.participant_joined", "Huyện Bình Sơn", iso(utcnow())))
-    assert resp.json["point_id"] == point.id
+    assert resp.json["reason"] == "unmatched_participant" and "point_id" not in resp.json
     db.session.refresh(point)
-    assert point.in_call is True
+    assert point.in_call is False
+    [waiting] = db.session.scalars(select(MeetingParticipant)).all()
+    assert (waiting.user_name, waiting.status, waiting.in_call) == ("Huyện Bình Sơn", "unmatched", True)
 
 
 @pytest.mark.parametrize("case", ["unsigned", "bad_signature", "other_secret", "stale", "tampered"])
@@ -170,7 +175,7 @@ def test_unknown_meeting_or_participant_is_acknowledged_and_ignored(client, app,
     resp = post(client, zoom_body("meeting.participant_joined", "UBND Xã Bình Thạnh", iso(utcnow()), meeting_id=1))
     assert resp.status_code == 200 and resp.json == {"ok": True, "handled": False, "reason": "unknown_meeting"}
     resp = post(client, zoom_body("meeting.participant_joined", "Someone's iPhone", iso(utcnow())))
-    assert resp.json["reason"] == "unknown_participant"
+    assert resp.json["reason"] == "unmatched_participant"
     resp = post(client, {"event": "meeting.started", "payload": {"object": {"id": MEETING_ID}}})
     assert resp.json["reason"] == "ignored_event"
 

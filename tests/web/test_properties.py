@@ -93,11 +93,11 @@ def prepare(application) -> tuple[World, dict[str, Any]]:
 
     import_bundled_directory()
     users = {
-        "operator": create_user("op", "password123", "operator"),
-        "viewer": create_user("viewer", "password123", "viewer"),
-        "district_host": create_user("dhost", "password123", "host", unit_codes=("524",)),
-        "commune_host": create_user("chost", "password123", "host", unit_codes=("21046",)),
-        "other_host": create_user("ohost", "password123", "host", unit_codes=("522",)),
+        "operator": create_user("op", "test-pass-2023", "operator"),
+        "viewer": create_user("viewer", "test-pass-2023", "viewer"),
+        "district_host": create_user("dhost", "test-pass-2023", "host", unit_codes=("524",)),
+        "commune_host": create_user("chost", "test-pass-2023", "host", unit_codes=("21046",)),
+        "other_host": create_user("ohost", "test-pass-2023", "host", unit_codes=("522",)),
     }
     return build_world(users), users
 

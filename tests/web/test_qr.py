@@ -44,7 +44,7 @@ def test_qr_round_trip_phone_camera_to_check_in(app, users, clock):
     path = urlsplit(url).path
     resp = phone.get(path)
     assert resp.status_code == 302 and "/login" in resp.location and "next=" in resp.location
-    resp = phone.post(resp.location, data={"username": "chost", "password": "password123"})
+    resp = phone.post(resp.location, data={"username": "chost", "password": "test-pass-2023"})
     assert resp.status_code == 302 and resp.location == path
     page = phone.get(path)
     assert page.status_code == 200 and b'id="site-checkin"' in page.data

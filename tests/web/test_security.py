@@ -25,11 +25,11 @@ def make_users() -> dict:
 
     import_bundled_directory()
     return {
-        "operator": create_user("op", "password123", "operator"),
-        "viewer": create_user("viewer", "password123", "viewer"),
-        "district_host": create_user("dhost", "password123", "host", unit_codes=("524",)),
-        "commune_host": create_user("chost", "password123", "host", unit_codes=("21046",)),
-        "other_host": create_user("ohost", "password123", "host", unit_codes=("522",)),
+        "operator": create_user("op", "test-pass-2023", "operator"),
+        "viewer": create_user("viewer", "test-pass-2023", "viewer"),
+        "district_host": create_user("dhost", "test-pass-2023", "host", unit_codes=("524",)),
+        "commune_host": create_user("chost", "test-pass-2023", "host", unit_codes=("21046",)),
+        "other_host": create_user("ohost", "test-pass-2023", "host", unit_codes=("522",)),
     }
 
 
@@ -58,7 +58,7 @@ def csrf_token_of(html: str) -> str:
 def sign_in_with_csrf(client, username: str = "op", base: str = "") -> str:
     """Sign in the way a browser does (token from the form); returns a token for later writes."""
     token = csrf_token_of(client.get(base + "/login").get_data(as_text=True))
-    resp = client.post(base + "/login", data={"username": username, "password": "password123", "csrf_token": token})
+    resp = client.post(base + "/login", data={"username": username, "password": "test-pass-2023", "csrf_token": token})
     assert resp.status_code == 302, resp.get_data(as_text=True)[:300]
     return csrf_token_of(client.get(base + "/").get_data(as_text=True))
 
@@ -99,7 +99,7 @@ def test_every_form_refuses_a_post_without_the_csrf_token_and_writes_nothing(csr
 
 def test_sign_in_itself_needs_the_token(csrf_app):
     client = csrf_app.test_client()
-    resp = client.post("/login", data={"username": "op", "password": "password123"})
+    resp = client.post("/login", data={"username": "op", "password": "test-pass-2023"})
     assert resp.status_code == 302
     assert client.get("/").status_code == 302  # not signed in
 
@@ -165,7 +165,7 @@ def test_security_headers_on_every_page_and_answer(app, users, clock, https):
         c = app.test_client()
         if name:
 
-            assert c.post(base + "/login", data={"username": name, "password": "password123"}).status_code == 302
+            assert c.post(base + "/login", data={"username": name, "password": "test-pass-2023"}).status_code == 302
         clients[role] = c
     seen = 0
     for case in cases(world):
@@ -190,7 +190,7 @@ def cookie_header(resp, name: str) -> str:
 
 
 def test_session_and_remember_cookies_are_httponly_and_samesite(client, users):
-    resp = client.post("/login", data={"username": "op", "password": "password123", "remember": "y"})
+    resp = client.post("/login", data={"username": "op", "password": "test-pass-2023", "remember": "y"})
     session = cookie_header(resp, "session")
     remember = cookie_header(resp, "remember_token")
     for header in (session, remember):

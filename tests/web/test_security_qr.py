@@ -104,7 +104,7 @@ def test_expired_after_the_event(app, event):
 def test_revoked_then_replayed_after_the_new_code_checked_the_point_in(app, event, users, clock):
     point = point_of(event, "21046")
     old = tokens.site_token(point)
-    old_presence = presence.presence_token(point)
+    old_presence = presence.presence_token(point, users["commune_host"])
     operator = app.test_client()
     login(operator, "op")
     assert operator.post(f"/c/events/{event.id}/points/{point.id}/revoke").status_code == 302
@@ -125,6 +125,7 @@ def test_revoked_then_replayed_after_the_new_code_checked_the_point_in(app, even
     # The withdrawn QR's presence token no longer opens the host page's live connection either.
     assert not socketio.test_client(app, auth={"point": point.id, "token": old_presence}).is_connected()
     fresh = socketio.test_client(app, auth={"point": point.id,
-                                            "token": presence.presence_token(db.session.get(EventPoint, point.id))})
+                                            "token": presence.presence_token(db.session.get(EventPoint, point.id),
+                                                                            users["commune_host"])})
     assert fresh.is_connected()
     fresh.disconnect()

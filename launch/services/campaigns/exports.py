@@ -1,21 +1,19 @@
 """Exports of a campaign: results (one row per unit) and reporting status (per unit per period), CSV or XLSX."""
 from __future__ import annotations
 
-import csv
-import io
 from datetime import datetime
 from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from launch.clock import to_local
 from launch.extensions import db
 from launch.models import Unit, User
 from launch.models.campaigns import (
     Campaign,
     ProgressReport,
 )
+from launch.services import exports as writer
 from launch.services.campaigns.progress import pct, progress
 from launch.services.campaigns.settings import STATUS_LABELS
 from launch.services.errors import NotFound
@@ -59,9 +57,9 @@ def export_rows(campaign: Campaign, kind: str, *, user: User | None = None, now:
         for r in data["units"]:
             rep = latest.get((r.unit.id, p.index))
             values = r.by_period.get(p.index, {})
-            rows.append([p.label, to_local(p.deadline).strftime("%d/%m/%Y %H:%M"), district_of(r.unit), r.unit.code,
+            rows.append([p.label, p.deadline, district_of(r.unit), r.unit.code,
                          r.unit.name, str(STATUS_LABELS[r.statuses[p.index]]),
-                         to_local(rep.reported_dt).strftime("%d/%m/%Y %H:%M") if rep else "",
+                         rep.reported_dt if rep else "",
                          (rep.reported_by.display_name if rep and rep.reported_by else ""),
                          rep.version if rep else ""]
                         + [values.get(m.id, "") if rep else "" for m in metrics])
@@ -69,32 +67,13 @@ def export_rows(campaign: Campaign, kind: str, *, user: User | None = None, now:
 
 
 def export_csv(campaign: Campaign, kind: str, **kwargs: Any) -> str:
-    """The export as CSV text (UTF-8 with BOM added by the view, for Excel)."""
+    """The export as CSV text (UTF-8 with BOM added by the view, for Excel); written by `exports`."""
     headings, rows = export_rows(campaign, kind, **kwargs)
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(headings)
-    writer.writerows(["" if v is None else v for v in row] for row in rows)
-    return out.getvalue()
+    return writer.csv_text(headings, rows)
 
 
 def export_xlsx(campaign: Campaign, kind: str, **kwargs: Any) -> bytes:
-    """The export as an Excel workbook."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
+    """The export as an Excel workbook; written by `exports` (formula-safe text, real date-times)."""
     headings, rows = export_rows(campaign, kind, **kwargs)
-    book = Workbook()
-    sheet = book.active
-    sheet.title = (_("Results") if kind == "results" else _("Reporting status"))[:31]
-    sheet.append(headings)
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for row in rows:
-        sheet.append(row)
-    sheet.freeze_panes = "A2"
-    for i, heading in enumerate(headings, start=1):
-        sheet.column_dimensions[sheet.cell(row=1, column=i).column_letter].width = min(40, max(10, len(heading) + 2))
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    title = _("Results") if kind == "results" else _("Reporting status")
+    return writer.xlsx_bytes([writer.Sheet(title, headings, rows)])

@@ -351,6 +351,18 @@
   socket.on("disconnect", function () { setConn("reconnecting"); state.seq = null; });
   socket.on("connect_error", function () { setConn("reconnecting"); });
   socket.on("wall_snapshot", function (snap) { if (snap.event_id === eventId) { applySnapshot(snap); } });
+  // Meeting participants no point matched (whole wall only): the list is sent whole on every change.
+  socket.on("meeting_participants", function (m) {
+    var box = document.getElementById("participants-box");
+    if (!box || m.event_id !== eventId) { return; }
+    var list = document.getElementById("participants");
+    list.textContent = "";
+    m.items.forEach(function (p) {
+      list.appendChild(el("li", null, p.name + " · " + (L.participant[p.status] || p.status)));
+    });
+    setText("participants-count", String(m.items.length));
+    box.hidden = m.items.length === 0;
+  });
   socket.on("wall_delta", function (d) {
     if (d.room !== state.room || state.seq === null || d.seq <= state.seq) { return; }
     pending[d.seq] = d;

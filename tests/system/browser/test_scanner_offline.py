@@ -42,7 +42,7 @@ def setup(live_app) -> dict:
 
     with live_app.app_context():
         import_bundled_directory()
-        create_user("chost", "password123", "host", unit_codes=["21046"], display_name="Chủ tịch xã")
+        create_user("chost", "test-pass-2023", "host", unit_codes=["21046"], display_name="Chủ tịch xã")
         event = make_event(unit_codes=["524", "21046"])
         import_roster(event, "name,unit,position\nTrần Thị Bình,21046,Công chức\nLê Văn Cường,21046,Trưởng thôn\n")
         binh = db.session.scalar(select(Attendee).where(Attendee.search_name == "tran thi binh"))
@@ -62,7 +62,7 @@ def rows(live_app, attendee_id: int | None = None) -> int:
 def open_scanner(page, base: str, point_id: int) -> None:
     page.goto(base + "/login")
     page.fill("input[name=username]", "chost")
-    page.fill("input[name=password]", "password123")
+    page.fill("input[name=password]", "test-pass-2023")
     page.click("button[type=submit]")
     page.wait_for_url(re.compile(r"^(?!.*/login).*$"))
     page.goto(base + "/lang/en")  # after signing in, which starts a fresh session

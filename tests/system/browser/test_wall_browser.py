@@ -25,7 +25,7 @@ def wall_setup(live_app):
 
     with live_app.app_context():
         import_bundled_directory()
-        operator = create_user("op", "password123", "operator", display_name="Cán bộ IOC")
+        operator = create_user("op", "test-pass-2023", "operator", display_name="Cán bộ IOC")
         event = make_event()
         points = {code: point_of(event, code).id for code in (BINH_THANH, BINH_SON, TRA_BONG)}
         secret = None
@@ -42,7 +42,7 @@ def sign_in(page, base_url: str) -> None:
     page.goto(base_url + "/lang/en")
     page.goto(base_url + "/login")
     page.fill("input[name=username]", "op")
-    page.fill("input[name=password]", "password123")
+    page.fill("input[name=password]", "test-pass-2023")
     page.click("button[type=submit]")
     page.wait_for_url(re.compile(r"^(?!.*/login).*$"))
 

@@ -65,7 +65,7 @@ def setup(live_app) -> dict:
 
     with live_app.app_context():
         import_bundled_directory()
-        create_user("chost", "password123", "host", unit_codes=["21046"], display_name="Chủ tịch xã")
+        create_user("chost", "test-pass-2023", "host", unit_codes=["21046"], display_name="Chủ tịch xã")
         event = make_event(unit_codes=["524", "21046"])  # starts in 30 minutes: check-in is open
         import_roster(event, "name,unit,position\nTrần Thị Bình,21046,Công chức\nLê Văn Cường,21046,Trưởng thôn\n")
         point = point_of(event, "21046")
@@ -126,7 +126,7 @@ def roster_on_phone(page, point_id: int, timeout: float = 60) -> None:
 def sign_in(page, base: str) -> None:
     page.goto(base + "/login")
     page.fill("input[name=username]", "chost")
-    page.fill("input[name=password]", "password123")
+    page.fill("input[name=password]", "test-pass-2023")
     page.click("button[type=submit]")
     page.wait_for_url(re.compile(r"^(?!.*/login).*$"))
 
