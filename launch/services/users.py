@@ -160,6 +160,8 @@ def set_locale(user: User, code: str) -> bool:
         user.locale = code
         db.session.commit()
     return True
+
+
 def user_for_session_id(value: str | None) -> User | None:
     """The user behind a session or remember cookie's id "<id>:<generation>", if it is still current.
 
