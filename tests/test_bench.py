@@ -73,7 +73,12 @@ def make_viewer(stats=None) -> tuple[WallViewer, FakeConn]:
 
 
 def run(coro):
-    return asyncio.run(coro)
+    """Run a scenario on its own loop in its own thread: Playwright's sync API (browser tests earlier in
+    the same session) leaves an event loop running in the main thread, where asyncio.run refuses."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 def test_constants_are_read_from_wall_js():
