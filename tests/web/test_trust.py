@@ -140,7 +140,9 @@ def test_beyond_loopback_demo_accounts_get_fresh_passwords_printed_once(app, dir
 def test_demo_load_for_the_lan_never_uses_the_published_passwords(app, monkeypatch):
     from launch import demo
 
-    monkeypatch.setattr(demo, "_feature_seeds", lambda: [])  # the events and campaigns are not the point
+    # The events and campaigns are not the point.
+    monkeypatch.setattr(demo.events, "seed_demo", lambda operator: None)
+    monkeypatch.setattr(demo.campaigns, "seed_demo", lambda operator: None)
     monkeypatch.setenv("HOST", "0.0.0.0")
     result = app.test_cli_runner().invoke(args=["demo", "load"])
     assert result.exit_code == 0, result.output
