@@ -25,6 +25,9 @@ def create_app(config_name: str | None = None, **overrides: Any) -> Flask:
     app.config.setdefault("CONFIG_NAME", config_class.NAME)
     os.makedirs(app.instance_path, exist_ok=True)
 
+    from launch import assets
+
+    assets.init_app(app)  # hashed, precompressed, long-cached static files (launch/assets.py)
     if app.config.get("PROXY_FIX"):
         # Behind nginx: trust one proxy hop for the client address, scheme and host (HTTPS, HSTS, QR URLs).
         from werkzeug.middleware.proxy_fix import ProxyFix
@@ -108,7 +111,9 @@ def _init_security(app: Flask) -> None:
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
-    login_manager.session_protection = "strong"
+    # "basic", not "strong": a phone moving between Wi-Fi and 4G changes its address, and must stay
+    # signed in; a changed address or browser only marks the session not fresh.
+    login_manager.session_protection = "basic"
     from flask_babel import lazy_gettext
 
     login_manager.login_message = lazy_gettext("Please sign in to open this page.")
@@ -126,21 +131,27 @@ def _init_security(app: Flask) -> None:
 
     @app.after_request
     def security_headers(response):  # noqa: ANN001, ANN202
-        headers = response.headers
-        headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; "
-            "img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self' ws: wss:; "
-            "worker-src 'self' blob:; frame-ancestors 'none'; base-uri 'self'; form-action 'self'; "
-            "object-src 'none'",
-        )
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("Referrer-Policy", "same-origin")
-        headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault("Permissions-Policy", "camera=(self), microphone=(), geolocation=()")
-        if request.is_secure:
-            headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        for name, value in security_headers_for(request.is_secure):
+            response.headers.setdefault(name, value)
         return response
+
+
+def security_headers_for(secure: bool) -> list[tuple[str, str]]:
+    """The security headers of every answer (pages, and static files: launch/assets.py)."""
+    headers = [
+        ("Content-Security-Policy",
+         "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; "
+         "img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self' ws: wss:; "
+         "worker-src 'self' blob:; frame-ancestors 'none'; base-uri 'self'; form-action 'self'; "
+         "object-src 'none'"),
+        ("X-Content-Type-Options", "nosniff"),
+        ("Referrer-Policy", "same-origin"),
+        ("X-Frame-Options", "DENY"),
+        ("Permissions-Policy", "camera=(self), microphone=(), geolocation=()"),
+    ]
+    if secure:
+        headers.append(("Strict-Transport-Security", "max-age=31536000; includeSubDomains"))
+    return headers
 
 
 def _init_socketio(app: Flask) -> None:

@@ -1,7 +1,7 @@
 """HTTP layer: blueprints parse input, call a service, render. Nothing here decides domain rules."""
 from __future__ import annotations
 
-from flask import Flask, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Flask, abort, flash, jsonify, redirect, render_template, request
 from flask_babel import format_datetime, format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -41,12 +41,13 @@ def wants_json() -> bool:
 
 def register_web(app: Flask) -> None:
     """Register every blueprint, the error pages and the template helpers."""
-    from launch.web import admin, api, auth, campaigns, checkin, directory, events, main, notices, wall
+    from launch.web import admin, api, auth, campaigns, checkin, directory, events, kept_forms, main, notices, wall
 
     # Ids in URLs fit the databases' INTEGER: /points/99999999999999999999 is a 404, not an overflow (500).
     app.url_map.converters["int"] = DatabaseIntConverter
     for module in (main, auth, directory, admin, events, notices, checkin, api, campaigns, wall):
         app.register_blueprint(module.bp)
+    kept_forms.init_kept_forms(app)
 
     @app.before_request
     def bounded_page_number():  # noqa: ANN202
@@ -72,7 +73,9 @@ def register_web(app: Flask) -> None:
         if wants_json():
             return jsonify({"ok": False, "code": "csrf_failed", "message": message}), 400
         flash(message, "error")
-        return redirect(request.referrer or url_for("main.home"))
+        # The session (and its token) may be gone: the page comes back with the form filled in again.
+        back_to = kept_forms.page_of_form()
+        return kept_forms.keep_posted_form(redirect(back_to), back_to)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):  # noqa: ANN202
