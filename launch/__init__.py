@@ -24,6 +24,8 @@ def create_app(config_name: str | None = None, **overrides: Any) -> Flask:
     config_class.validate(app.config)
     app.config.setdefault("CONFIG_NAME", config_class.NAME)
     os.makedirs(app.instance_path, exist_ok=True)
+    if app.config.get("STATIC_FOLDER"):  # another copy of the static files (a test of a new deployment)
+        app.static_folder = app.config["STATIC_FOLDER"]
 
     from launch import assets
 

@@ -164,11 +164,14 @@
     });
   }
   var queue = new window.LaunchQueue.OfflineQueue("launch.queue." + cfg.pointId, send);
+  var lastQueued = null;
   queue.on(function (ev) {
     if (ev.type === "queued") {
+      lastQueued = ev.item;
       logEntry(ev.item, "pending", navigator.onLine ? "" : T.queued);
       if (!navigator.onLine) { show("wait", ev.item.name || T.unknown_badge, T.queued, "queued"); beep("wait"); }
     } else if (ev.type === "answered") {
+      if (lastQueued && lastQueued.client_id === ev.item.client_id) { lastQueued = null; }
       var a = ev.answer, name = (a.attendee && a.attendee.name) || ev.item.name || "";
       ev.item.name = name;
       if (a.ok) {
@@ -185,7 +188,9 @@
         logEntry(ev.item, "bad", a.message); show("bad", T.refused, a.message || a.code, a.code); beep("bad");
       }
     } else if (ev.type === "offline") {
-      show("wait", T.waiting, T.queued, "queued");
+      // The network failed under the last scan: it waits on the phone, under its name.
+      var waiting = lastQueued && queue.items().some(function (i) { return i.client_id === lastQueued.client_id; });
+      show("wait", waiting ? (lastQueued.name || T.unknown_badge) : T.waiting, T.queued, "queued");
     } else if (ev.type === "change") { renderLog(); }
   });
 
