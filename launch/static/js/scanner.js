@@ -325,7 +325,9 @@
       : Promise.reject({ name: "NotFoundError" });
     var stream = media.catch(stage("camera"));
     var detector = getDetector().catch(stage("download"));
-    stream.then(function () { if (!root.dataset.library) { status.textContent = T.library_loading; } }, function () {});
+    stream.then(function () {  // the camera is there; the library may still be on its way
+      if (!root.dataset.library && root.dataset.camera === "starting") { status.textContent = T.library_loading; }
+    }, function () {});
     detector.then(function () { root.dataset.library = "ready"; }, function () {});
     Promise.all([stream, detector]).then(function (res) {
       running = res[0];

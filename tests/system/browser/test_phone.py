@@ -158,7 +158,9 @@ def test_a_headcount_typed_when_the_session_had_ended_comes_back_after_sign_in(p
 
 # --- item 2 -----------------------------------------------------------------------------------------
 
-def test_a_scanner_download_that_fails_is_not_blamed_on_the_camera(page, live_server, live_app, setup):
+def test_a_scanner_download_that_fails_is_not_blamed_on_the_camera(browser, live_server, live_app, setup):
+    # No service worker: its own download of the library would go around the page's route.
+    page = browser.new_context(service_workers="block").new_page()
     page.route(re.compile(r".*/zxing_reader\.[0-9a-f]{12}\.wasm$"), lambda route: route.abort("internetdisconnected"))
     open_scanner(page, live_server.url, setup["point_id"])
     page.click("#camera-start")
@@ -174,6 +176,7 @@ def test_a_scanner_download_that_fails_is_not_blamed_on_the_camera(page, live_se
     page.unroute(re.compile(r".*/zxing_reader\.[0-9a-f]{12}\.wasm$"))
     page.click("#camera-start")
     expect(scanner).to_have_attribute("data-camera", "on", timeout=30_000)
+    page.context.close()
 
 
 # --- item 3 -----------------------------------------------------------------------------------------
