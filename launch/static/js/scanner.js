@@ -164,7 +164,9 @@
     });
   }
   var queue = new window.LaunchQueue.OfflineQueue("launch.queue." + cfg.pointId, send);
-  var lastQueued = null;
+  var lastQueued = null, retryTimer = null;
+  /** After a failed send, the next try (besides the 'online' event and the 15 s round). */
+  var RETRY_MS = 3000;
   queue.on(function (ev) {
     if (ev.type === "queued") {
       lastQueued = ev.item;
@@ -188,6 +190,9 @@
         logEntry(ev.item, "bad", a.message); show("bad", T.refused, a.message || a.code, a.code); beep("bad");
       }
     } else if (ev.type === "offline") {
+      // The network failed (it may come back without an 'online' event): try again soon.
+      clearTimeout(retryTimer);
+      retryTimer = setTimeout(function () { if (navigator.onLine) { queue.flush(); } }, RETRY_MS);
       // The network failed under the last scan: it waits on the phone, under its name.
       var waiting = lastQueued && queue.items().some(function (i) { return i.client_id === lastQueued.client_id; });
       show("wait", waiting ? (lastQueued.name || T.unknown_badge) : T.waiting, T.queued, "queued");
