@@ -22,6 +22,7 @@ from launch.clock import utcnow
 from launch.extensions import db
 from launch.models import Activity, AttendeeCheckin, Event, EventPoint, PointProblem, Unit
 from launch.services.errors import NotFound
+from launch.services.text import split_division
 
 #: Every tile status, in priority order (the first that applies wins).
 STATUSES = ("problem", "signal_lost", "live", "checked_in", "absent", "tested", "invited")
@@ -135,12 +136,17 @@ def load_tiles(event: Event, point_ids: set[int] | None = None, now: datetime | 
         else:
             group_name, group_code = parent_name, parent_code
         seen = point.last_seen_dt
+        mark, short_name = split_division(unit.name, unit.division_type)
         page_live = bool(seen and now - seen <= timeout)
         tile = {
             "id": point.id,
             "unit_id": unit.id,
             "code": unit.code,
             "name": unit.name,
+            # The projector shows the type prefix ("Xã", "Phường") as a small marker before the short name.
+            "short_name": short_name,
+            "division_type": unit.division_type,
+            "division_mark": mark,
             "level": unit.level,
             "is_host": bool(point.is_host),
             "district_id": group_id,
@@ -318,8 +324,9 @@ def district_ids(event: Event) -> list[int]:
 #: Tile fields that do not change during an event: sent in snapshots only, so that a delta (sent
 #: to every viewer several times a second) carries just what changes. A client that meets a tile
 #: it does not know asks for a snapshot.
-STATIC_TILE_KEYS = frozenset({"unit_id", "code", "name", "level", "is_host", "district_id", "district_name",
-                              "order", "expected", "host_name", "host_phone"})
+STATIC_TILE_KEYS = frozenset({"unit_id", "code", "name", "short_name", "division_type", "division_mark", "level",
+                              "is_host", "district_id", "district_name", "order", "expected", "host_name",
+                              "host_phone"})
 
 
 def slim_tile(tile: dict[str, Any]) -> dict[str, Any]:
