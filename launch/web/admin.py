@@ -6,15 +6,15 @@ from sqlalchemy import select
 
 from launch.extensions import db
 from launch.models import AuditEntry, User
-from launch.web.access import operator_required
+from launch.web.access import operator_required, reader_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
 @bp.route("/audit")
-@operator_required
+@reader_required
 def audit_log():  # noqa: ANN201
-    """Who changed what, when: newest first, filterable by action prefix."""
+    """Who changed what, when: newest first, filterable by action prefix (viewers read it too)."""
     action = request.args.get("action", "").strip()[:64]
     stmt = select(AuditEntry).order_by(AuditEntry.created_dt.desc(), AuditEntry.id.desc())
     if action:

@@ -13,7 +13,7 @@ from launch.models import Notification, NotificationChannel
 from launch.models.notifications import NOTIFICATION_STATUSES
 from launch.services import notifications
 from launch.services.errors import NotFound, ValidationFailed
-from launch.web.access import operator_required
+from launch.web.access import operator_required, reader_required
 
 bp = Blueprint("notices", __name__, url_prefix="/notices")
 
@@ -39,9 +39,9 @@ def mark_read():  # noqa: ANN201
 
 
 @bp.route("/log")
-@operator_required
+@reader_required
 def log():  # noqa: ANN201
-    """Every notice sent (to whom, channel, when, result); failed ones first when asked."""
+    """Every notice sent (to whom, channel, when, result); failed ones first when asked (viewers read it)."""
     status = request.args.get("status") if request.args.get("status") in NOTIFICATION_STATUSES else None
     kind = request.args.get("kind") or None
     event_id = request.args.get("event_id", type=int)

@@ -70,7 +70,7 @@ PAGES = [
     ("/directory/", {"operator", "viewer", "district_host", "commune_host"}),
     ("/directory/tree", {"operator", "viewer", "district_host", "commune_host"}),
     ("/directory/import", {"operator"}),
-    ("/admin/audit", {"operator"}),
+    ("/admin/audit", {"operator", "viewer"}),
     ("/admin/users", {"operator"}),
 ]
 
