@@ -3,6 +3,7 @@ from launch.models.audit import AuditEntry
 from launch.models.campaigns import Campaign
 from launch.models.checkins import Activity, Attendee, AttendeeCheckin, PointProblem, RevokedBadge
 from launch.models.events import AgendaItem, Event, EventPoint
+from launch.models.invitations import Invitation
 from launch.models.notifications import Notification, NotificationChannel, ScheduledTask
 from launch.models.units import Unit
 from launch.models.users import User, user_units
@@ -16,6 +17,7 @@ __all__ = [
     "Campaign",
     "Event",
     "EventPoint",
+    "Invitation",
     "Notification",
     "NotificationChannel",
     "PointProblem",
