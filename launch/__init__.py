@@ -120,9 +120,11 @@ def _init_security(app: Flask) -> None:
         from launch.models import User
 
         try:
-            return db.session.get(User, int(user_id))
+            user = db.session.get(User, int(user_id))
         except (TypeError, ValueError):
             return None
+        # A disabled account's sessions end at their next request, not when the cookie expires.
+        return user if user is not None and user.is_enabled else None
 
     @app.after_request
     def security_headers(response):  # noqa: ANN001, ANN202

@@ -16,6 +16,8 @@ DEMO_ACCOUNTS = (
     ("binhson", "binhson-demo-2023", "host", "Người phụ trách điểm cầu Bình Sơn", ("524",)),
     ("binhthanh", "binhthanh-demo-2023", "host", "Người phụ trách điểm cầu xã Bình Thạnh", ("21046",)),
 )
+#: Demo accounts reach their (reserved, undeliverable) mailbox, so e-mail notices show up in the log.
+DEMO_EMAIL_DOMAIN = "demo.example"
 
 
 def load_demo() -> list[tuple[str, str, str]]:
@@ -25,7 +27,8 @@ def load_demo() -> list[tuple[str, str, str]]:
         if db.session.scalar(select(User).where(User.username == username)):
             continue
         codes = tuple(c for c in codes if db.session.scalar(select(Unit.id).where(Unit.code == c)))
-        create_user(username, password, role, display_name=display_name, unit_codes=codes)
+        create_user(username, password, role, display_name=display_name, unit_codes=codes,
+                    email=f"{username}@{DEMO_EMAIL_DOMAIN}")
     operator = db.session.scalar(select(User).where(User.username == "ioc"))
     for seed in _feature_seeds():
         seed(operator)

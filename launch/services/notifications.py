@@ -46,6 +46,8 @@ RETRY_BACKOFF_SECONDS = (60, 300)
 SENDING_LEASE_SECONDS = 300
 SEND_TIMEOUT_SECONDS = 10
 SIGNATURE_HEADER = "X-Launch-Signature"
+#: `last_error` of an e-mail notice skipped because its recipient has no address (shown translated).
+SKIPPED_NO_EMAIL = "no_email_address"
 
 
 def send_notice(
@@ -76,6 +78,10 @@ def send_notice(
             if channel.kind == "email" and user.email:
                 rows.append(Notification(channel_id=channel.id, channel_kind="email", recipient=user.email,
                                          next_attempt_dt=now, created_dt=now, **common))
+            elif channel.kind == "email":
+                # No address: nothing can be sent, but the notice log shows who was not reached.
+                rows.append(Notification(channel_id=channel.id, channel_kind="email", recipient=user.username,
+                                         status="skipped", last_error=SKIPPED_NO_EMAIL, created_dt=now, **common))
             elif channel.kind == "webhook":
                 rows.append(Notification(channel_id=channel.id, channel_kind="webhook",
                                          recipient=(channel.config or {}).get("url", ""), next_attempt_dt=now,

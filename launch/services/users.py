@@ -83,3 +83,14 @@ def authenticate(username: str, password: str) -> User | None:
     db.session.commit()
     return user
 
+
+def end_sessions(user: User) -> None:
+    """End every signed-in session of `user` (a disabled account, a password reset).
+
+    Today a session is a Flask-Login cookie with no server-side record: a disabled account's
+    sessions end because the session loader refuses disabled accounts, and a reset password can no
+    longer sign in, but a session opened before a reset lives on until it expires. This is the ONE
+    place that will invalidate every live session (a per-user session generation, issue 16); every
+    caller that must end sessions already calls it. Audited (the caller commits).
+    """
+    audit.record("user.sessions_ended", f"sessions of {user.username} ended", target=user)

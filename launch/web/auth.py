@@ -7,8 +7,10 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
+from launch.clock import utcnow
 from launch.extensions import db, limiter
-from launch.services import audit
+from launch.services import accounts, audit
+from launch.services.errors import DomainError, ValidationFailed
 from launch.services.users import authenticate
 from launch.web.forms import LoginForm
 
@@ -77,3 +79,34 @@ def set_language(code: str):  # noqa: ANN201
             current_user.locale = code
             db.session.commit()
     return redirect(safe_next(request.args.get("next")) or url_for("main.home"))
+
+
+@bp.route("/welcome/<token>", methods=["GET", "POST"])
+@limiter.limit(_login_limit, key_func=lambda: f"welcome:{request.remote_addr}", methods=["POST"])
+def welcome(token: str):  # noqa: ANN201
+    """An invitation or reset link: its owner chooses a password (once), then is signed in."""
+    try:
+        invitation = accounts.find_invitation(token)
+    except DomainError as exc:
+        return render_template("auth/welcome.html", refused=exc, invitation=None), exc.status
+    errors: list = []
+    if request.method == "POST":
+        try:
+            user = accounts.accept_invitation(token, request.form.get("password", ""),
+                                              request.form.get("confirm", ""))
+        except ValidationFailed as exc:
+            errors = exc.errors
+        except DomainError as exc:
+            return render_template("auth/welcome.html", refused=exc, invitation=None), exc.status
+        else:
+            lang = session.get("lang")
+            session.clear()
+            if lang in current_app.config["LANGUAGES"]:
+                session["lang"] = lang
+            login_user(user)
+            user.last_login_dt = utcnow()
+            db.session.commit()
+            flash(_("Your password is set. Welcome, %(name)s.", name=user.display_name), "success")
+            return redirect(url_for("checkin.index") if user.is_host else url_for("main.home"))
+    return render_template("auth/welcome.html", refused=None, invitation=invitation, user=invitation.user,
+                           errors=errors), 400 if errors else 200

@@ -55,8 +55,10 @@ def log():  # noqa: ANN201
     page = db.paginate(stmt, per_page=current_app.config["ITEMS_PER_PAGE"], error_out=False)
     failed = db.session.scalar(select(db.func.count()).select_from(Notification)
                                .where(Notification.status == "failed"))
+    skipped = db.session.scalar(select(db.func.count(db.distinct(Notification.user_id)))
+                                .where(Notification.status == "skipped"))
     return render_template("notices/log.html", page=page, status=status, kind=kind, event_id=event_id,
-                           statuses=NOTIFICATION_STATUSES, failed=failed)
+                           statuses=NOTIFICATION_STATUSES, failed=failed, skipped=skipped)
 
 
 @bp.route("/log/<int:notice_id>/retry", methods=["POST"])

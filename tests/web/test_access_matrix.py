@@ -157,7 +157,16 @@ def cases(w: World) -> list[Case]:
         Case("/c/api-tokens", "POST", "/c/api-tokens", SIGNED_IN - {VIEWER}, data={"name": "matrix"}),
         # --- operators only --------------------------------------------------------------------------
         Case("/admin/audit", "GET", "/admin/audit", READERS),
-        Case("/admin/users", "GET", "/admin/users", OPERATORS),
+        Case("/admin/users", "GET", "/admin/users?q=binh&role=host&state=never", OPERATORS),
+        Case("/admin/users/new", "GET", "/admin/users/new", OPERATORS),
+        Case("/admin/users/new", "POST", "/admin/users/new", OPERATORS,
+             data={"username": "matrix", "display_name": "Ma Trận", "role": "viewer"}),
+        Case("/admin/users/<int:user_id>", "GET", f("/admin/users/{account_id}"), OPERATORS),
+        Case("/admin/users/<int:user_id>", "POST", f("/admin/users/{account_id}"), OPERATORS,
+             data={"display_name": "Người phụ trách TP", "role": "host", "units": "522", "email": "tp@example.vn"}),
+        Case("/admin/events/<int:event_id>/onboarding", "GET", f("/admin/events/{event_id}/onboarding"), OPERATORS),
+        Case("/admin/events/<int:event_id>/onboarding", "POST", f("/admin/events/{event_id}/onboarding"),
+             OPERATORS),
         Case("/directory/import", "GET", "/directory/import", OPERATORS),
         Case("/directory/import", "POST", "/directory/import", OPERATORS,
              files={"file": (DIRECTORY_CSV.encode(), "units.csv")}),
@@ -210,6 +219,15 @@ def cases(w: World) -> list[Case]:
         Case("/events/<int:event_id>/state", "POST", f("/events/{event_id}/state"), OPERATORS,
              data={"to": "testing"}),
         # --- last: withdraw, revoke, delete, cancel ---------------------------------------------------
+        Case("/admin/users/<int:user_id>/invite", "POST", f("/admin/users/{account_id}/invite"), OPERATORS),
+        Case("/admin/users/<int:user_id>/reset", "POST", f("/admin/users/{account_id}/reset"), OPERATORS),
+        Case("/admin/users/<int:user_id>/disable", "POST", f("/admin/users/{account_id}/disable"), OPERATORS),
+        Case("/admin/users/<int:user_id>/enable", "POST", f("/admin/users/{account_id}/enable"), OPERATORS),
+        # An invitation link is public: whoever holds it sets the password once (the first to post
+        # spends it; later posts are told it was used, 410). Anonymous, it signs in as the invited host.
+        Case("/welcome/<token>", "GET", f("/welcome/{invite_secret}"), ALL, ok=frozenset({410})),
+        Case("/welcome/<token>", "POST", f("/welcome/{invite_secret}"), ALL, ok=frozenset({410}),
+             data={"password": "mat-khau-moi-2023", "confirm": "mat-khau-moi-2023"}),
         Case("/c/events/<int:event_id>/points/<int:point_id>/revoke", "POST",
              f("/c/events/{event_id}/points/{other_point_id}/revoke"), OPERATORS),
         # A token is its owner's (operators may revoke any); others are told it does not exist.

@@ -11,6 +11,10 @@
       b.disabled = true; b.dataset.label = b.textContent; if (b.dataset.busy) { b.textContent = b.dataset.busy; }
     });
   });
+  // Print buttons of the printable sheets.
+  Array.prototype.forEach.call(document.querySelectorAll("[data-print-page]"), function (b) {
+    b.addEventListener("click", function () { window.print(); });
+  });
   // Coming back with the browser's back button re-enables forms.
   window.addEventListener("pageshow", function () {
     Array.prototype.forEach.call(document.querySelectorAll("form[data-submitting]"), function (f) {
