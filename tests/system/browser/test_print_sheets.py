@@ -73,3 +73,27 @@ def test_printed_captions_stay_inside_the_cut_line(page, live_server, sheet_even
     assert result["outside"] == []
     assert result["dateCut"] == []
     assert result["nameCut"] == []
+
+
+def test_onboarding_sheet_prints_one_card_per_host_inside_the_cut_line(page, live_server, sheet_event,
+                                                                      artifacts_dir):
+    sign_in(page, live_server.url)
+    page.goto(live_server.url + "/lang/vi")
+    page.goto(f"{live_server.url}/admin/events/{sheet_event}/onboarding")
+    expect(page.locator("#onboarding tbody tr")).to_have_count(5)
+    dialogs: list[str] = []
+
+    def accept(dialog) -> None:  # noqa: ANN001
+        dialogs.append(dialog.message)
+        dialog.accept()
+
+    page.on("dialog", accept)
+    page.click("form[data-confirm] button[type=submit]")
+    expect(page.locator(".invite-card")).to_have_count(5)
+    assert dialogs and "5" in dialogs[0]  # asked first, saying how many
+    page.set_viewport_size({"width": PRINTABLE_WIDTH, "height": 1100})
+    page.emulate_media(media="print")
+    result = page.evaluate(CARDS, ".invite-card")
+    page.screenshot(path=str(artifacts_dir / "print-invitations.png"), full_page=True)
+    assert result["cards"] == 5
+    assert result["outside"] == [] and result["dateCut"] == [] and result["nameCut"] == []
