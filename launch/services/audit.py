@@ -1,6 +1,7 @@
 """Writing the audit log. Callers add the entry in the same transaction as the change."""
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import has_request_context, request
@@ -56,7 +57,9 @@ FIELD_LABELS = {
     "vc_endpoint": _l("Video-conference room or endpoint"), "expected_attendance": _l("Expected attendance"),
     "notes": _l("Notes"), "display_name": _l("Name"), "role": _l("Role"), "email": _l("E-mail"),
     "phone": _l("Phone"), "units": _l("Units"), "is_enabled": _l("Enabled"), "name": _l("Name"),
-    "title": _l("Title"), "state": _l("State"),
+    "title": _l("Title"), "state": _l("State"), "unit": _l("Unit"), "level": _l("Level"), "members": _l("Members"),
+    "url": _l("Address"), "host": _l("Mail server"), "port": _l("Port"), "sender": _l("Sender"),
+    "starttls": _l("STARTTLS"), "username": _l("User name"),
 }
 
 
@@ -69,6 +72,10 @@ def _value(key: str, value: Any) -> str:
         from launch.web import ROLE_LABELS
 
         return str(ROLE_LABELS.get(value, value))
+    if key == "level":
+        from launch.services.teams import TEAM_LEVEL_LABELS
+
+        return str(TEAM_LEVEL_LABELS.get(value, value))
     if isinstance(value, list):
         return ", ".join(str(v) for v in value)
     return str(value)
@@ -86,7 +93,9 @@ def describe_changes(changes: dict[str, Any]) -> str:
 
 def target_names(entries: list[AuditEntry]) -> dict[tuple[str, int], str]:
     """The current name of each entry's target (unit, user, event), read in one query per kind."""
-    from launch.models import Event, Unit
+    from launch.models import Event, NotificationChannel, Unit
+    from launch.models.campaigns import Team
+    from launch.models.checkins import ApiToken, Attendee
 
     wanted: dict[str, set[int]] = {}
     for e in entries:
@@ -94,7 +103,9 @@ def target_names(entries: list[AuditEntry]) -> dict[tuple[str, int], str]:
             wanted.setdefault(e.target_type, set()).add(e.target_id)
     out: dict[tuple[str, int], str] = {}
     for kind, model, column in (("unit", Unit, Unit.name), ("user", User, User.username),
-                                ("event", Event, Event.title)):
+                                ("event", Event, Event.title), ("team", Team, Team.name),
+                                ("notificationchannel", NotificationChannel, NotificationChannel.name),
+                                ("apitoken", ApiToken, ApiToken.name), ("attendee", Attendee, Attendee.full_name)):
         ids = wanted.get(kind)
         if ids:
             for row_id, name in db.session.execute(select(model.id, column).where(model.id.in_(ids))):
@@ -123,13 +134,42 @@ def describe(entry: AuditEntry, names: dict[tuple[str, int], str] | None = None)
                                         created=d.get("created", 0), invited=d.get("invited", 0),
                                         skipped=d.get("skipped", 0)),
     }
+    name = d.get("name") or target
+    sentences.update({
+        "directory.imported": lambda: _("Directory imported: %(created)d units created, %(updated)d updated",
+                                        created=d.get("created", 0), updated=d.get("updated", 0)),
+        "teams.imported": lambda: _("Teams imported: %(created)d created, %(updated)d updated",
+                                    created=d.get("created", 0), updated=d.get("updated", 0)),
+        "team.created": lambda: _("Team %(name)s of %(unit)s created (%(members)d members)", name=name,
+                                  unit=d.get("unit", ""), members=d.get("members", 0)),
+        "team.updated": lambda: _("Team %(name)s: %(changes)s", name=name, changes=describe_changes(d.get("changes"))),
+        "team.deleted": lambda: _("Team %(name)s of %(unit)s removed", name=name, unit=d.get("unit", "")),
+        "roster.imported": lambda: _("Roster of %(event)s imported: %(created)d added, %(updated)d updated",
+                                     event=target, created=d.get("created", 0), updated=d.get("updated", 0)),
+        "badge.reissued": lambda: _("Badge of %(name)s replaced; the old one is refused", name=target),
+        "api_token.created": lambda: _("API token %(name)s created", name=name),
+        "api_token.revoked": lambda: _("API token %(name)s revoked", name=name),
+        "channel.created": lambda: _("Notification channel %(name)s added", name=name),
+        "channel.updated": lambda: (_("Notification channel %(name)s: %(changes)s", name=name,
+                                      changes=describe_changes(d["changes"])) if d.get("changes")
+                                    else _("Notification channel %(name)s saved unchanged", name=name)),
+        "channel.deleted": lambda: _("Notification channel %(name)s removed", name=name),
+        "notice.retried": lambda: _("A failed notice to %(recipient)s sent again", recipient=d["recipient"]),
+        "auth.failed": lambda: _("Failed sign-in as %(name)s",
+                                 name=re.search(r"for ['\"](.*)['\"]$", entry.summary).group(1)),  # type: ignore[union-attr]
+    })
     sentence = sentences.get(entry.action)
     if sentence is None:
         return entry.summary
     try:
         return sentence()
-    except (KeyError, TypeError, ValueError):
+    except (AttributeError, KeyError, TypeError, ValueError):
         return entry.summary
+
+
+def actor_label(actor: str) -> str:
+    """Who acted: a user name, or the system itself / an anonymous visitor in words."""
+    return {"system": _("the system"), "anonymous": _("anonymous")}.get(actor, actor)
 
 
 ACTION_LABELS = {

@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import smtplib
 import urllib.error
 import urllib.request
@@ -94,18 +95,78 @@ def send_notice(
 
 
 class DeliveryError(Exception):
-    """A send failed; `permanent` ones are not retried (bad configuration)."""
+    """A send failed; `permanent` ones are not retried (bad configuration).
 
-    def __init__(self, message: str, *, permanent: bool = False) -> None:
-        super().__init__(message)
-        self.permanent = permanent
+    Stored as `last_error` = "<code>: <technical detail>": the code says in the reader's language
+    what went wrong (`error_text`), the detail (exception, address) stays for whoever fixes it.
+    """
+
+    def __init__(self, code: str, detail: str = "", *, permanent: bool = False, **params: Any) -> None:
+        super().__init__(f"{code}: {detail}" if detail else code)
+        self.code, self.detail, self.permanent, self.params = code, detail, permanent, params
+
+
+def _network_code(exc: BaseException) -> str:
+    """What kind of network failure `exc` is (for the reader's sentence)."""
+    import socket
+    import ssl
+
+    reason = getattr(exc, "reason", None)
+    if isinstance(reason, BaseException):
+        exc = reason
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection_refused"
+    if isinstance(exc, socket.gaierror):
+        return "host_not_found"
+    if isinstance(exc, (TimeoutError, socket.timeout)):
+        return "timeout"
+    if isinstance(exc, ssl.SSLError):
+        return "tls_failed"
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        return "smtp_login_refused"
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return "smtp_recipient_refused"
+    if isinstance(exc, smtplib.SMTPException):
+        return "smtp_failed"
+    return "connection_failed"
+
+
+def error_text(last_error: str | None) -> dict[str, str]:
+    """A stored delivery error as {"text": a sentence in the reader's language, "detail": the technical part}."""
+    if not last_error:
+        return {"text": "", "detail": ""}
+    code, _sep, detail = last_error.partition(": ")
+    status = re.search(r"\bHTTP (\d{3})\b", detail or last_error)
+    sentences = {
+        "no_smtp_server": _("No mail server is set: give the channel a server, or set MAIL_SERVER."),
+        "smtp_failed": _("The mail server refused the message."),
+        "smtp_login_refused": _("The mail server refused the channel's user name or password."),
+        "smtp_recipient_refused": _("The mail server refused the address."),
+        "bad_webhook_url": _("The webhook address is not a full http:// or https:// address."),
+        "http_status": _("The receiving server answered with an error (HTTP %(status)s).",
+                         status=status.group(1) if status else "?"),
+        "connection_refused": _("The receiving server refused the connection: is it running, is the address right?"),
+        "host_not_found": _("The receiving server's name was not found: check the address."),
+        "timeout": _("The receiving server did not answer in time."),
+        "tls_failed": _("The secure (TLS) connection to the receiving server failed."),
+        "connection_failed": _("The receiving server could not be reached."),
+        "channel_deleted": _("The channel was removed before the notice was sent."),
+        "channel_disabled": _("The channel is turned off."),
+        "unknown_kind": _("This kind of channel cannot send."),
+        "interrupted": _("Sending was interrupted (the process stopped): it may or may not have arrived, so it "
+                         "is not sent again by itself. Retry it by hand if needed."),
+        SKIPPED_NO_EMAIL: _("No e-mail address on the account: nothing was sent. Add one on the accounts page."),
+    }
+    if code in sentences:
+        return {"text": sentences[code], "detail": detail}
+    return {"text": _("Sending failed."), "detail": last_error}
 
 
 def _send_email(notice: Notification, channel: NotificationChannel) -> None:
     config = channel.config or {}
     host = config.get("host") or current_app.config.get("MAIL_SERVER")
     if not host:
-        raise DeliveryError("no SMTP server: set the channel's host or MAIL_SERVER", permanent=True)
+        raise DeliveryError("no_smtp_server", permanent=True)
     port = int(config.get("port") or current_app.config.get("MAIL_PORT") or 25)
     message = EmailMessage()
     message["From"] = config.get("sender") or current_app.config.get("MAIL_FROM", "launch@localhost")
@@ -121,7 +182,7 @@ def _send_email(notice: Notification, channel: NotificationChannel) -> None:
                 smtp.login(config["username"], config.get("password", ""))
             smtp.send_message(message)
     except (OSError, smtplib.SMTPException) as exc:
-        raise DeliveryError(f"SMTP {host}:{port}: {exc!r}") from exc
+        raise DeliveryError(_network_code(exc), f"SMTP {host}:{port}: {exc!r}") from exc
 
 
 def webhook_payload(notice: Notification) -> dict[str, Any]:
@@ -152,7 +213,7 @@ def _send_webhook(notice: Notification, channel: NotificationChannel) -> None:
     config = channel.config or {}
     url = config.get("url") or ""
     if not valid_http_url(url):
-        raise DeliveryError(f"malformed webhook URL {url!r}", permanent=True)
+        raise DeliveryError("bad_webhook_url", repr(url), permanent=True)
     body = json.dumps(webhook_payload(notice), ensure_ascii=False).encode()
     headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": "launch-notifier"}
     if config.get("secret"):
@@ -162,11 +223,11 @@ def _send_webhook(notice: Notification, channel: NotificationChannel) -> None:
         with urllib.request.urlopen(request, timeout=SEND_TIMEOUT_SECONDS) as response:  # noqa: S310
             status = response.status
     except urllib.error.HTTPError as exc:
-        raise DeliveryError(f"HTTP {exc.code} from {url}") from exc
+        raise DeliveryError("http_status", f"HTTP {exc.code} from {url}") from exc
     except (OSError, ValueError) as exc:
-        raise DeliveryError(f"{url}: {exc!r}") from exc
+        raise DeliveryError(_network_code(exc), f"{url}: {exc!r}") from exc
     if not 200 <= status < 300:
-        raise DeliveryError(f"HTTP {status} from {url}")
+        raise DeliveryError("http_status", f"HTTP {status} from {url}")
 
 
 SENDERS = {"email": _send_email, "webhook": _send_webhook}
@@ -198,12 +259,12 @@ def deliver_one(notice_id: int, now: datetime) -> str | None:
     channel = notice.channel
     try:
         if channel is None:
-            raise DeliveryError("the channel was deleted", permanent=True)
+            raise DeliveryError("channel_deleted", permanent=True)
         if not channel.is_enabled:
-            raise DeliveryError("the channel is disabled", permanent=True)
+            raise DeliveryError("channel_disabled", permanent=True)
         sender = SENDERS.get(notice.channel_kind)
         if sender is None:
-            raise DeliveryError(f"unknown channel kind {notice.channel_kind!r}", permanent=True)
+            raise DeliveryError("unknown_kind", repr(notice.channel_kind), permanent=True)
         sender(notice, channel)
     except DeliveryError as exc:
         notice.last_error = str(exc)[:2000]
@@ -227,8 +288,8 @@ def recover_interrupted(now: datetime) -> int:
         update(Notification)
         .where(Notification.status == "sending", Notification.next_attempt_dt < now - lease)
         .values(status="failed", next_attempt_dt=None,
-                last_error="interrupted while sending (the process stopped); it may or may not have arrived, "
-                           "so it is not re-sent automatically: retry it by hand if needed")
+                last_error="interrupted: the process stopped while sending; it may or may not have arrived, "
+                           "so it is not re-sent automatically")
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
@@ -260,7 +321,7 @@ def retry_notice(notice: Notification, *, actor: User | None = None, now: dateti
         raise ValidationFailed("not_failed", _("Only a failed notice can be retried."))
     notice.status, notice.attempts, notice.next_attempt_dt = "pending", 0, now or utcnow()
     audit.record("notice.retried", f"notice {notice.id} to {notice.recipient} queued again", user=actor,
-                 target=notice)
+                 target=notice, details={"recipient": notice.recipient, "channel_kind": notice.channel_kind})
     db.session.commit()
     return notice
 
@@ -349,6 +410,11 @@ def _clean_channel(kind: str, name: str, config: dict[str, Any], existing: dict 
     return clean
 
 
+def _shown_config(config: dict[str, Any]) -> dict[str, Any]:
+    """A channel's settings as the audit log may show them (secrets and passwords never)."""
+    return {k: v for k, v in config.items() if k not in ("secret", "password")}
+
+
 def create_channel(kind: str, name: str, config: dict[str, Any], *, is_enabled: bool = True,
                    actor: User | None = None) -> NotificationChannel:
     """Add an e-mail or webhook channel; every notice sent from now on also goes through it."""
@@ -357,7 +423,8 @@ def create_channel(kind: str, name: str, config: dict[str, Any], *, is_enabled: 
     db.session.add(channel)
     db.session.flush()
     audit.record("channel.created", f"{kind} channel {channel.name} created", user=actor, target=channel,
-                 details={k: v for k, v in clean.items() if k not in ("secret", "password")})
+                 details={"name": channel.name, "kind": kind,
+                          **{k: v for k, v in clean.items() if k not in ("secret", "password")}})
     db.session.commit()
     return channel
 
@@ -366,16 +433,20 @@ def update_channel(channel: NotificationChannel, name: str, config: dict[str, An
                    actor: User | None = None) -> NotificationChannel:
     """Change a channel (a blank secret or password keeps the stored one)."""
     clean = _clean_channel(channel.kind, name, config, existing=channel.config)
+    before = {"name": channel.name, "is_enabled": bool(channel.is_enabled), **_shown_config(channel.config or {})}
     channel.name, channel.config, channel.is_enabled = name.strip(), clean, is_enabled
+    after = {"name": channel.name, "is_enabled": bool(is_enabled), **_shown_config(clean)}
+    changes = {k: [before.get(k), v] for k, v in after.items() if before.get(k) != v}
     audit.record("channel.updated", f"{channel.kind} channel {channel.name} updated", user=actor, target=channel,
-                 details={"enabled": is_enabled, **{k: v for k, v in clean.items() if k not in ("secret", "password")}})
+                 details={"name": channel.name, "kind": channel.kind, "changes": changes})
     db.session.commit()
     return channel
 
 
 def delete_channel(channel: NotificationChannel, *, actor: User | None = None) -> None:
     """Remove a channel; its log rows stay (pending ones then fail with a clear reason)."""
-    audit.record("channel.deleted", f"{channel.kind} channel {channel.name} deleted", user=actor, target=channel)
+    audit.record("channel.deleted", f"{channel.kind} channel {channel.name} deleted", user=actor, target=channel,
+                 details={"name": channel.name, "kind": channel.kind})
     db.session.delete(channel)
     db.session.commit()
 

@@ -43,7 +43,10 @@ def audit_log():  # noqa: ANN201
         stmt = stmt.where(AuditEntry.action.startswith(action, autoescape=True))
     page = db.paginate(stmt, per_page=current_app.config["ITEMS_PER_PAGE"], error_out=False)
     return render_template("admin/audit.html", page=page, action=action, describe=audit.describe,
-                           action_label=audit.action_label, names=audit.target_names(page.items))
+                           action_label=audit.action_label, actor_label=audit.actor_label,
+                           action_choices=sorted(((code, str(label)) for code, label in audit.ACTION_LABELS.items()),
+                                                 key=lambda item: item[1]),
+                           names=audit.target_names(page.items))
 
 
 @bp.route("/users")

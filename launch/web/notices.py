@@ -58,7 +58,8 @@ def log():  # noqa: ANN201
     skipped = db.session.scalar(select(db.func.count(db.distinct(Notification.user_id)))
                                 .where(Notification.status == "skipped"))
     return render_template("notices/log.html", page=page, status=status, kind=kind, event_id=event_id,
-                           statuses=NOTIFICATION_STATUSES, failed=failed, skipped=skipped)
+                           statuses=NOTIFICATION_STATUSES, failed=failed, skipped=skipped,
+                           error_text=notifications.error_text)
 
 
 @bp.route("/log/<int:notice_id>/retry", methods=["POST"])
