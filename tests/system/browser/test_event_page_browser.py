@@ -46,3 +46,28 @@ def test_meeting_link_does_not_overlap_the_meeting_id(page, live_server, event_i
     assert page.evaluate("document.scrollingElement.scrollWidth") <= width
     if width == 1366:
         page.screenshot(path=str(artifacts_dir / "event-page.png"))
+
+
+def test_ending_a_live_event_asks_first(page, live_server, live_app, event_id):
+    from launch.extensions import db
+    from launch.models import Event
+
+    with live_app.app_context():
+        db.session.get(Event, event_id).state = "live"
+        db.session.commit()
+    sign_in(page, live_server.url)
+    page.goto(f"{live_server.url}/events/{event_id}")
+    button = page.locator("form[data-move=ended] button")
+    assert "danger" in button.get_attribute("class")  # not the blue primary button any more
+    asked: list[str] = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+    button.click()
+    assert asked and "cannot be undone" in asked[0]
+    with live_app.app_context():
+        assert db.session.get(Event, event_id).state == "live"  # said no: nothing happened
+    page.once("dialog", lambda dialog: dialog.accept())
+    with page.expect_navigation():
+        button.click()
+    with live_app.app_context():
+        db.session.expire_all()
+        assert db.session.get(Event, event_id).state == "ended"
