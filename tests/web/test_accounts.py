@@ -14,7 +14,7 @@ from launch.extensions import db
 from launch.models import AuditEntry, Invitation, Notification, Unit, User
 from launch.services import accounts, notifications
 from tests.conftest import login
-from tests.factories import make_event
+from tests.support.factories import make_event
 
 
 def links_on(page_html: str) -> dict[str, str]:

@@ -23,9 +23,9 @@ from babel.messages.pofile import read_po
 from sqlalchemy import String, Text, select
 
 from launch.extensions import db
-from tests.test_access_matrix import OPERATOR, VIEWER, cases, client_for
+from tests.web.test_access_matrix import OPERATOR, VIEWER, cases, client_for
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 WORD = re.compile(r"[A-Za-z][A-Za-z']+")
 #: Columns the system writes (or machine words): their words are not data and must not hide English.
 SYSTEM_COLUMNS = {
