@@ -134,7 +134,9 @@ def _init_security(app: Flask) -> None:
         """The user of a session or remember cookie, only while its session generation is current."""
         from launch.services.users import user_for_session_id
 
-        return user_for_session_id(user_id)
+        user = user_for_session_id(user_id)
+        # A disabled account's sessions end at their next request, not when the cookie expires.
+        return user if user is not None and user.is_enabled else None
 
     from launch.web.headers import security_headers_for
 

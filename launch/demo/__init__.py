@@ -32,6 +32,8 @@ DEMO_ACCOUNTS = (
     ("binhson", "binhson-demo-2023", "host", "Người phụ trách điểm cầu Bình Sơn", ("524",)),
     ("binhthanh", "binhthanh-demo-2023", "host", "Người phụ trách điểm cầu xã Bình Thạnh", ("21046",)),
 )
+#: Demo accounts reach their (reserved, undeliverable) mailbox, so e-mail notices show up in the log.
+DEMO_EMAIL_DOMAIN = "demo.example"
 
 
 class DemoAccount(NamedTuple):
@@ -67,7 +69,8 @@ def load_demo(*, exposed: bool = False) -> list[DemoAccount]:
             continue
         codes = tuple(c for c in codes if db.session.scalar(select(Unit.id).where(Unit.code == c)))
         chosen = _random_password() if exposed else password
-        create_user(username, chosen, role, display_name=display_name, unit_codes=codes)
+        create_user(username, chosen, role, display_name=display_name, unit_codes=codes,
+                    email=f"{username}@{DEMO_EMAIL_DOMAIN}")
         accounts.append(DemoAccount(username, chosen, role))
     if exposed:
         accounts += secure_demo_accounts()

@@ -3,6 +3,7 @@ from launch.models.audit import AuditEntry
 from launch.models.campaigns import Campaign
 from launch.models.checkins import Activity, Attendee, AttendeeCheckin, PointProblem, RevokedBadge
 from launch.models.events import AgendaItem, Event, EventPoint, MeetingParticipant
+from launch.models.invitations import Invitation
 from launch.models.notifications import Notification, NotificationChannel
 from launch.models.tasks import ScheduledTask
 from launch.models.teams import Team
@@ -19,6 +20,7 @@ __all__ = [
     "Campaign",
     "Event",
     "EventPoint",
+    "Invitation",
     "MeetingParticipant",
     "Notification",
     "NotificationChannel",

@@ -12,8 +12,9 @@ from launch.models.types import UTCDateTime
 from launch.models.users import User
 
 CHANNEL_KINDS = ("inapp", "email", "webhook")
-#: `sending` while a deliverer holds it; `failed` after the last retry (shown to operators, retried by hand).
-NOTIFICATION_STATUSES = ("pending", "sending", "sent", "failed")
+#: `sending` while a deliverer holds it; `failed` after the last retry (shown to operators, retried by hand);
+#: `skipped` when the recipient has no address on that channel (recorded, so the gap is visible).
+NOTIFICATION_STATUSES = ("pending", "sending", "sent", "failed", "skipped")
 
 
 class NotificationChannel(db.Model):

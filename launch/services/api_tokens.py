@@ -41,7 +41,8 @@ def create_api_token(user: User, name: str) -> tuple[ApiToken, str]:
     token = ApiToken(user_id=user.id, name=name, token_hash=_hash(secret), prefix=secret[:10])
     db.session.add(token)
     db.session.flush()
-    audit.record("api_token.created", f"API token {token.prefix}… ({name}) created", user=user, target=token)
+    audit.record("api_token.created", f"API token {token.prefix}… ({name}) created", user=user, target=token,
+                 details={"name": name, "prefix": token.prefix})
     db.session.commit()
     return token, secret
 
@@ -82,6 +83,6 @@ def revoke_api_token(token_id: int, user: User) -> ApiToken:
     if token.revoked_dt is None:
         token.revoked_dt = utcnow()
         audit.record("api_token.revoked", f"API token {token.prefix}… ({token.name}) revoked", user=user,
-                     target=token)
+                     target=token, details={"name": token.name, "prefix": token.prefix})
         db.session.commit()
     return token

@@ -33,6 +33,8 @@ from launch.extensions import db
 from launch.models import Notification, NotificationChannel, ScheduledTask, User
 from launch.models.notifications import CHANNEL_KINDS
 from launch.services import audit
+from launch.services.delivery_errors import SKIPPED_NO_EMAIL, DeliveryError, network_code
+from launch.services.delivery_errors import error_text as error_text  # re-exported for the notice log
 from launch.services.errors import NotFound, ValidationFailed, all_or_nothing
 from launch.services.text import small_int
 
@@ -76,6 +78,10 @@ def send_notice(
             if channel.kind == "email" and user.email:
                 rows.append(Notification(channel_id=channel.id, channel_kind="email", recipient=user.email,
                                          next_attempt_dt=now, created_dt=now, **common))
+            elif channel.kind == "email":
+                # No address: nothing can be sent, but the notice log shows who was not reached.
+                rows.append(Notification(channel_id=channel.id, channel_kind="email", recipient=user.username,
+                                         status="skipped", last_error=SKIPPED_NO_EMAIL, created_dt=now, **common))
             elif channel.kind == "webhook":
                 rows.append(Notification(channel_id=channel.id, channel_kind="webhook",
                                          recipient=(channel.config or {}).get("url", ""), next_attempt_dt=now,
@@ -87,19 +93,11 @@ def send_notice(
 # --- delivery ---------------------------------------------------------------------------------------
 
 
-class DeliveryError(Exception):
-    """A send failed; `permanent` ones are not retried (bad configuration)."""
-
-    def __init__(self, message: str, *, permanent: bool = False) -> None:
-        super().__init__(message)
-        self.permanent = permanent
-
-
 def _send_email(notice: Notification, channel: NotificationChannel) -> None:
     config = channel.config or {}
     host = config.get("host") or current_app.config.get("MAIL_SERVER")
     if not host:
-        raise DeliveryError("no SMTP server: set the channel's host or MAIL_SERVER", permanent=True)
+        raise DeliveryError("no_smtp_server", permanent=True)
     port = int(config.get("port") or current_app.config.get("MAIL_PORT") or 25)
     message = EmailMessage()
     message["From"] = config.get("sender") or current_app.config.get("MAIL_FROM", "launch@localhost")
@@ -115,7 +113,7 @@ def _send_email(notice: Notification, channel: NotificationChannel) -> None:
                 smtp.login(config["username"], config.get("password", ""))
             smtp.send_message(message)
     except (OSError, smtplib.SMTPException) as exc:
-        raise DeliveryError(f"SMTP {host}:{port}: {exc!r}") from exc
+        raise DeliveryError(network_code(exc), f"SMTP {host}:{port}: {exc!r}") from exc
 
 
 def webhook_payload(notice: Notification) -> dict[str, Any]:
@@ -146,7 +144,7 @@ def _send_webhook(notice: Notification, channel: NotificationChannel) -> None:
     config = channel.config or {}
     url = config.get("url") or ""
     if not valid_http_url(url):
-        raise DeliveryError(f"malformed webhook URL {url!r}", permanent=True)
+        raise DeliveryError("bad_webhook_url", repr(url), permanent=True)
     body = json.dumps(webhook_payload(notice), ensure_ascii=False).encode()
     headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": "launch-notifier"}
     if config.get("secret"):
@@ -156,11 +154,11 @@ def _send_webhook(notice: Notification, channel: NotificationChannel) -> None:
         with urllib.request.urlopen(request, timeout=SEND_TIMEOUT_SECONDS) as response:  # noqa: S310
             status = response.status
     except urllib.error.HTTPError as exc:
-        raise DeliveryError(f"HTTP {exc.code} from {url}") from exc
+        raise DeliveryError("http_status", f"HTTP {exc.code} from {url}") from exc
     except (OSError, ValueError) as exc:
-        raise DeliveryError(f"{url}: {exc!r}") from exc
+        raise DeliveryError(network_code(exc), f"{url}: {exc!r}") from exc
     if not 200 <= status < 300:
-        raise DeliveryError(f"HTTP {status} from {url}")
+        raise DeliveryError("http_status", f"HTTP {status} from {url}")
 
 
 SENDERS = {"email": _send_email, "webhook": _send_webhook}
@@ -192,12 +190,12 @@ def deliver_one(notice_id: int, now: datetime) -> str | None:
     channel = notice.channel
     try:
         if channel is None:
-            raise DeliveryError("the channel was deleted", permanent=True)
+            raise DeliveryError("channel_deleted", permanent=True)
         if not channel.is_enabled:
-            raise DeliveryError("the channel is disabled", permanent=True)
+            raise DeliveryError("channel_disabled", permanent=True)
         sender = SENDERS.get(notice.channel_kind)
         if sender is None:
-            raise DeliveryError(f"unknown channel kind {notice.channel_kind!r}", permanent=True)
+            raise DeliveryError("unknown_kind", repr(notice.channel_kind), permanent=True)
         sender(notice, channel)
     except DeliveryError as exc:
         notice.last_error = str(exc)[:2000]
@@ -221,8 +219,8 @@ def recover_interrupted(now: datetime) -> int:
         update(Notification)
         .where(Notification.status == "sending", Notification.next_attempt_dt < now - lease)
         .values(status="failed", next_attempt_dt=None,
-                last_error="interrupted while sending (the process stopped); it may or may not have arrived, "
-                           "so it is not re-sent automatically: retry it by hand if needed")
+                last_error="interrupted: the process stopped while sending; it may or may not have arrived, "
+                           "so it is not re-sent automatically")
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
@@ -254,7 +252,7 @@ def retry_notice(notice: Notification, *, actor: User | None = None, now: dateti
         raise ValidationFailed("not_failed", _("Only a failed notice can be retried."))
     notice.status, notice.attempts, notice.next_attempt_dt = "pending", 0, now or utcnow()
     audit.record("notice.retried", f"notice {notice.id} to {notice.recipient} queued again", user=actor,
-                 target=notice)
+                 target=notice, details={"recipient": notice.recipient, "channel_kind": notice.channel_kind})
     db.session.commit()
     return notice
 
@@ -343,6 +341,11 @@ def _clean_channel(kind: str, name: str, config: dict[str, Any], existing: dict 
     return clean
 
 
+def _shown_config(config: dict[str, Any]) -> dict[str, Any]:
+    """A channel's settings as the audit log may show them (secrets and passwords never)."""
+    return {k: v for k, v in config.items() if k not in ("secret", "password")}
+
+
 @all_or_nothing
 def create_channel(kind: str, name: str, config: dict[str, Any], *, is_enabled: bool = True,
                    actor: User | None = None) -> NotificationChannel:
@@ -352,7 +355,8 @@ def create_channel(kind: str, name: str, config: dict[str, Any], *, is_enabled: 
     db.session.add(channel)
     db.session.flush()
     audit.record("channel.created", f"{kind} channel {channel.name} created", user=actor, target=channel,
-                 details={k: v for k, v in clean.items() if k not in ("secret", "password")})
+                 details={"name": channel.name, "kind": kind,
+                          **{k: v for k, v in clean.items() if k not in ("secret", "password")}})
     db.session.commit()
     return channel
 
@@ -362,16 +366,20 @@ def update_channel(channel: NotificationChannel, name: str, config: dict[str, An
                    actor: User | None = None) -> NotificationChannel:
     """Change a channel (a blank secret or password keeps the stored one)."""
     clean = _clean_channel(channel.kind, name, config, existing=channel.config)
+    before = {"name": channel.name, "is_enabled": bool(channel.is_enabled), **_shown_config(channel.config or {})}
     channel.name, channel.config, channel.is_enabled = name.strip(), clean, is_enabled
+    after = {"name": channel.name, "is_enabled": bool(is_enabled), **_shown_config(clean)}
+    changes = {k: [before.get(k), v] for k, v in after.items() if before.get(k) != v}
     audit.record("channel.updated", f"{channel.kind} channel {channel.name} updated", user=actor, target=channel,
-                 details={"enabled": is_enabled, **{k: v for k, v in clean.items() if k not in ("secret", "password")}})
+                 details={"name": channel.name, "kind": channel.kind, "changes": changes})
     db.session.commit()
     return channel
 
 
 def delete_channel(channel: NotificationChannel, *, actor: User | None = None) -> None:
     """Remove a channel; its log rows stay (pending ones then fail with a clear reason)."""
-    audit.record("channel.deleted", f"{channel.kind} channel {channel.name} deleted", user=actor, target=channel)
+    audit.record("channel.deleted", f"{channel.kind} channel {channel.name} deleted", user=actor, target=channel,
+                 details={"name": channel.name, "kind": channel.kind})
     db.session.delete(channel)
     db.session.commit()
 

@@ -19,8 +19,9 @@ from launch.services import exports
 from launch.services.events.queries import get_event
 from launch.services.wall import HOST_GROUP, district_group, load_tiles
 
-#: Machine values of a point's attendance.
-ON_TIME, LATE, ABSENT, PENDING = "on_time", "late", "absent", "pending"
+#: Machine values of a point's attendance. The host point (the IOC) runs the event: it is never
+#: absent, late or on time, like it is not counted among the invited.
+ON_TIME, LATE, ABSENT, PENDING, HOST = "on_time", "late", "absent", "pending", "host"
 MAX_TIMELINE_MINUTES = 24 * 60
 
 
@@ -32,7 +33,8 @@ def method_label(method: str | None) -> str:
 
 def attendance_label(value: str) -> str:
     """On time / late / absent / not yet, in words."""
-    return {ON_TIME: _("On time"), LATE: _("Late"), ABSENT: _("Absent"), PENDING: _("Not checked in yet")}[value]
+    return {ON_TIME: _("On time"), LATE: _("Late"), ABSENT: _("Absent"), PENDING: _("Not checked in yet"),
+            HOST: _("Host point")}[value]
 
 
 def problem_label(kind: str) -> str:
@@ -42,6 +44,8 @@ def problem_label(kind: str) -> str:
 
 
 def _attendance(event: Event, point: EventPoint, now: datetime) -> str:
+    if point.is_host:
+        return HOST
     if point.checked_in_dt is not None:
         return LATE if point.checked_in_dt > event.start_dt else ON_TIME
     deadline = event.start_dt + timedelta(minutes=event.absence_grace_minutes or 0)

@@ -164,15 +164,18 @@ def save_team(data: dict[str, Any], *, team: Team | None = None, actor: User | N
         db.session.add(team)
         db.session.flush()
         audit.record("team.created", f"team {name} ({unit.code}) created, {members} members", user=actor,
-                     target=team)
+                     target=team, details={"name": name, "unit": unit.name, "members": members})
     else:
         changes = {k: [getattr(team, k), v] for k, v in
                    {"unit_id": unit.id, "level": level, "name": name, "members": members}.items()
                    if getattr(team, k) != v}
         if changes:
+            # The log shows the units by name, not by id.
+            shown = {("unit" if k == "unit_id" else k): ([team.unit.name, unit.name] if k == "unit_id" else v)
+                     for k, v in changes.items()}
             team.unit, team.level, team.name, team.members = unit, level, name, members
             audit.record("team.updated", f"team {name} ({unit.code}): {', '.join(changes)} changed", user=actor,
-                         target=team, details={"changes": changes})
+                         target=team, details={"name": name, "unit": unit.name, "changes": shown})
     db.session.commit()
     return team
 
@@ -180,7 +183,7 @@ def save_team(data: dict[str, Any], *, team: Team | None = None, actor: User | N
 def delete_team(team: Team, *, actor: User | None = None) -> None:
     """Remove a team (its members stop counting towards "members x N" targets)."""
     audit.record("team.deleted", f"team {team.name} ({team.unit.code}) deleted, {team.members} members",
-                 user=actor, target=team)
+                 user=actor, target=team, details={"name": team.name, "unit": team.unit.name, "members": team.members})
     db.session.delete(team)
     db.session.commit()
 

@@ -81,3 +81,23 @@ def load_json(data: bytes | str, max_depth: int = MAX_JSON_DEPTH) -> object:
         raise ValueError("nested too deep") from None
     check_json_value(value, max_depth)
     return value
+
+
+def division_mark(division_type: str | None) -> str:
+    """The short marker of a division type: the initials of its words ("thị trấn" -> "TT", "xã" -> "X").
+
+    Derived, not listed, so a directory with other division types gets markers too.
+    """
+    return "".join(word[0] for word in (division_type or "").split()).upper()
+
+
+def split_division(name: str, division_type: str | None) -> tuple[str, str]:
+    """(marker, name without its type prefix): ("Xã Bình Thạnh", "xã") -> ("X", "Bình Thạnh").
+
+    A name that does not start with its division type is kept whole, with the marker still given.
+    """
+    mark = division_mark(division_type)
+    words, prefix = (name or "").split(), (division_type or "").split()
+    if prefix and len(words) > len(prefix) and fold(" ".join(words[:len(prefix)])) == fold(" ".join(prefix)):
+        return mark, " ".join(words[len(prefix):])
+    return mark, name or ""

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -24,6 +25,8 @@ PASSWORD_METHOD = "scrypt"
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 200
 COMMON_PASSWORDS_FILE = Path(__file__).resolve().parent.parent / "data" / "common-passwords.txt"
+#: Each role in words (pages, the audit log).
+ROLE_LABELS = {"operator": _l("Operator"), "host": _l("Point host"), "viewer": _l("Viewer")}
 #: What may follow a common password and still leave it common ("password2024!").
 _TRAILING_DIGITS_OR_PUNCTUATION = re.compile(r"[\d\W_]+$")
 

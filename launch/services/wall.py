@@ -21,6 +21,7 @@ from launch.clock import iso, utcnow
 from launch.extensions import db
 from launch.models import Activity, AttendeeCheckin, Event, EventPoint, PointProblem, Unit
 from launch.services.events.queries import get_event
+from launch.services.text import split_division
 
 #: Every tile status, in priority order (the first that applies wins).
 STATUSES = ("problem", "signal_lost", "live", "checked_in", "absent", "tested", "invited")
@@ -118,11 +119,16 @@ def _tile(point: EventPoint, unit: Unit, parent: tuple[int | None, str | None, s
         group_name, group_code = parent_name, parent_code
     seen = point.last_seen_dt
     page_live = bool(seen and now - seen <= timeout)
+    mark, short_name = split_division(unit.name, unit.division_type)
     tile = {
         "id": point.id,
         "unit_id": unit.id,
         "code": unit.code,
         "name": unit.name,
+        # The projector shows the type prefix ("Xã", "Phường") as a small marker before the short name.
+        "short_name": short_name,
+        "division_type": unit.division_type,
+        "division_mark": mark,
         "level": unit.level,
         "is_host": bool(point.is_host),
         "district_id": group_id,
@@ -303,8 +309,9 @@ def district_ids(event: Event) -> list[int]:
 #: Tile fields that do not change during an event: sent in snapshots only, so that a delta (sent
 #: to every viewer several times a second) carries just what changes. A client that meets a tile
 #: it does not know asks for a snapshot.
-STATIC_TILE_KEYS = frozenset({"unit_id", "code", "name", "level", "is_host", "district_id", "district_name",
-                              "order", "expected", "host_name", "host_phone"})
+STATIC_TILE_KEYS = frozenset({"unit_id", "code", "name", "short_name", "division_type", "division_mark", "level",
+                              "is_host", "district_id", "district_name", "order", "expected", "host_name",
+                              "host_phone"})
 
 
 def slim_tile(tile: dict[str, Any]) -> dict[str, Any]:

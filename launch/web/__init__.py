@@ -15,13 +15,15 @@ from werkzeug.routing import IntegerConverter
 from launch.clock import to_local
 from launch.services.errors import DomainError
 from launch.services.text import MAX_ID
+from launch.services.users import ROLE_LABELS
 from launch.web.headers import wants_json
 
-ROLE_LABELS = {"operator": _l("Operator"), "host": _l("Point host"), "viewer": _l("Viewer")}
 #: Statuses of scheduled tasks and notices, as the pages show them (the database keeps the word).
 STATUS_LABELS = {"pending": _l("Waiting"), "running": _l("Running"), "done": _l("Done"), "missed": _l("Missed"),
                  "cancelled": _l("Cancelled"), "failed": _l("Failed"), "sending": _l("Sending"),
-                 "sent": _l("Delivered")}
+                 "sent": _l("Delivered"), "skipped": _l("Skipped")}
+#: Notice channel kinds, as the pages show them.
+CHANNEL_KIND_LABELS = {"inapp": _l("In the app"), "email": _l("E-mail"), "webhook": _l("Webhook")}
 
 
 class DatabaseIntConverter(IntegerConverter):
@@ -195,4 +197,5 @@ def _register_template_helpers(app: Flask) -> None:
             "url_map_endpoints": app.view_functions,
             "role_labels": ROLE_LABELS,
             "status_labels": STATUS_LABELS,
+            "channel_kind_labels": CHANNEL_KIND_LABELS,
         }

@@ -12,9 +12,11 @@ from functools import wraps
 from typing import Any
 
 from flask import Blueprint, current_app, g, jsonify, render_template, request
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup, escape
 
 from launch.extensions import csrf
 from launch.models import EventPoint
@@ -190,14 +192,22 @@ def problems(point_id: int) -> Any:
 
 @bp.route("/openapi.json")
 def openapi() -> Any:
-    """The OpenAPI 3 description of this API."""
-    return jsonify(openapi_spec())
+    """The OpenAPI 3 description of this API (in English: tools read it)."""
+    with force_locale("en"):
+        return jsonify(openapi_spec())
 
 
 @bp.route("/docs")
 def docs() -> Any:
-    """Human-readable API documentation, generated from the same description."""
+    """Human-readable API documentation in the reader's language, generated from the same description."""
     return render_template("api/docs.html", spec=openapi_spec())
+
+
+@bp.app_template_filter("ticks")
+def ticks_filter(text: str) -> Markup:
+    """`code` spans of the description's prose as <code> (escaped)."""
+    parts = str(text or "").split("`")
+    return Markup("").join(Markup("<code>{}</code>").format(p) if i % 2 else escape(p) for i, p in enumerate(parts))
 
 
 def _ok(description: str, schema: str = "Answer") -> dict[str, Any]:
@@ -211,7 +221,7 @@ def _refusal(description: str) -> dict[str, Any]:
 
 def _point_param() -> dict[str, Any]:
     return {"name": "point_id", "in": "path", "required": True, "schema": {"type": "integer"},
-            "description": "Event point id (one connection point in one event)."}
+            "description": _("Event point id (one connection point in one event).")}
 
 
 def _json_body(schema: str) -> dict[str, Any]:
@@ -237,48 +247,49 @@ def _paths() -> dict[str, Any]:
     write_errors = _write_errors()
     return {
         "/site-checkins": {"post": {
-            "summary": "Check a connection point in with its QR token",
-            "description": "The token is the last path segment of the point's QR URL (`.../c/<token>`). "
-                           "Once per point per event; a repeat answers `already_checked_in` with when and by whom.",
+            "summary": _("Check a connection point in with its QR token"),
+            "description": _("The token is the last path segment of the point's QR URL (`.../c/<token>`). "
+                             "Once per point per event; a repeat answers `already_checked_in` with when and by "
+                             "whom."),
             "requestBody": _json_body("SiteCheckin"),
             "responses": {"200": _ok("checked_in", "PointAnswer"), **write_errors},
         }},
         "/points/{point_id}": {"get": {
-            "summary": "A point's check-in state", "parameters": [_point_param()],
+            "summary": _("A point's check-in state"), "parameters": [_point_param()],
             "responses": {"200": _ok("point", "PointAnswer"), "403": _refusal("not_your_point"),
                           "404": _refusal("unknown_point")},
         }},
         "/points/{point_id}/roster": {"get": {
-            "summary": "People expected at the point (its unit and the units below)",
+            "summary": _("People expected at the point (its unit and the units below)"),
             "parameters": [_point_param()],
             "responses": {"200": _ok("roster", "AttendeeList")},
         }},
         "/events/{event_id}/attendees": {"get": {
-            "summary": "Search the event's roster by name (diacritics and case ignored)",
+            "summary": _("Search the event's roster by name (diacritics and case ignored)"),
             "parameters": [{"name": "event_id", "in": "path", "required": True, "schema": {"type": "integer"}},
                            {"name": "q", "in": "query", "required": True, "schema": {"type": "string"}}],
             "responses": {"200": _ok("attendees", "AttendeeList")},
         }},
         "/points/{point_id}/attendee-checkins": {"post": {
-            "summary": "Check a person in at a point (badge scan or roster id)",
-            "description": "A person is counted once per event. A second scan at the same point answers "
-                           "`already_checked_in`; at another point `checked_in_elsewhere` with where and when. "
-                           "`scanned_dt` is the real scan time of a delayed (offline) scan, accepted within "
-                           "the event's check-in window.",
+            "summary": _("Check a person in at a point (badge scan or roster id)"),
+            "description": _("A person is counted once per event. A second scan at the same point answers "
+                             "`already_checked_in`; at another point `checked_in_elsewhere` with where and when. "
+                             "`scanned_dt` is the real scan time of a delayed (offline) scan, accepted within "
+                             "the event's check-in window."),
             "parameters": [_point_param()], "requestBody": _json_body("AttendeeCheckin"),
             "responses": {"200": _ok("checked_in", "AttendeeAnswer"), **write_errors},
         }},
         "/points/{point_id}/headcount": {"post": {
-            "summary": "Report the headcount (walk-ins included)", "parameters": [_point_param()],
+            "summary": _("Report the headcount (walk-ins included)"), "parameters": [_point_param()],
             "requestBody": _json_body("Headcount"),
             "responses": {"200": _ok("headcount_saved", "PointAnswer"), **write_errors},
         }},
         "/points/{point_id}/connection-test": {"post": {
-            "summary": "Confirm the connection test", "parameters": [_point_param()],
+            "summary": _("Confirm the connection test"), "parameters": [_point_param()],
             "responses": {"200": _ok("connection_tested", "PointAnswer"), **write_errors},
         }},
         "/points/{point_id}/problems": {"post": {
-            "summary": "Report a problem to the IOC", "parameters": [_point_param()],
+            "summary": _("Report a problem to the IOC"), "parameters": [_point_param()],
             "requestBody": _json_body("Problem"),
             "responses": {"200": _ok("problem_reported", "PointAnswer"), **write_errors},
         }},
@@ -297,23 +308,23 @@ def _schemas() -> dict[str, Any]:
             "code": {"type": "string", "enum": codes},
             "checked_in_dt": {"type": "string", "format": "date-time"},
             "checked_in_by": {"type": "string", "nullable": True},
-            "point": {"type": "string", "description": "where the person was checked in first"},
+            "point": {"type": "string", "description": _("where the person was checked in first")},
         }}]},
         "SiteCheckin": {"type": "object", "required": ["token"], "properties": {
             "token": {"type": "string"},
-            "event_id": {"type": "integer", "description": "refuse with wrong_event if the token is for "
-                                                           "another event"}}},
+            "event_id": {"type": "integer", "description": _("refuse with wrong_event if the token is "
+                                                             "for another event")}}},
         "AttendeeCheckin": {"type": "object", "required": ["client_id"], "properties": {
             "client_id": {"type": "string", "pattern": "^[A-Za-z0-9_-]{8,64}$",
-                          "description": "unique per scan (e.g. a UUID); a retry with it is recorded once"},
-            "badge": {"type": "string", "description": "the badge QR's content"},
-            "attendee_id": {"type": "integer", "description": "instead of badge: a roster id"},
+                          "description": _("unique per scan (e.g. a UUID); a retry with it is recorded once")},
+            "badge": {"type": "string", "description": _("the badge QR's content")},
+            "attendee_id": {"type": "integer", "description": _("instead of badge: a roster id")},
             "scanned_dt": {"type": "string", "format": "date-time"}}},
         "Headcount": {"type": "object", "required": ["headcount"], "properties": {
             "headcount": {"type": "integer", "minimum": 0}}},
         "Problem": {"type": "object", "required": ["kind"], "properties": {
             "kind": {"type": "string", "enum": ["no_audio", "no_video", "no_connection", "other"]},
-            "text": {"type": "string", "description": "required for other"}}},
+            "text": {"type": "string", "description": _("required for other")}}},
         "PointAnswer": {"allOf": [{"$ref": "#/components/schemas/Answer"}, {"type": "object", "properties": {
             "point": {"type": "object"}, "checked_in": {"type": "boolean"},
             "checked_in_dt": {"type": "string", "format": "date-time", "nullable": True},
@@ -343,13 +354,14 @@ def _schemas() -> dict[str, Any]:
 
 
 def openapi_spec() -> dict[str, Any]:
-    """The OpenAPI 3.0 document (English; machine codes are the contract)."""
+    """The OpenAPI 3.0 document in the current language: machine codes are the contract, the prose
+    is for people (openapi.json is served in English, the docs page in the reader's language)."""
     return {
         "openapi": "3.0.3",
         "info": {
-            "title": "Launch manager check-in API",
+            "title": _("Launch manager check-in API"),
             "version": "1.0.0",
-            "description": (
+            "description": _(
                 "Check connection points and attendees in, and report headcounts, connection tests and problems. "
                 "Authenticate with a personal API token (`Authorization: Bearer qnl_...`, made on /c/api-tokens; "
                 "acts with its owner's role and scope) or, from the app's own pages, with the session cookie plus "
@@ -363,9 +375,9 @@ def openapi_spec() -> dict[str, Any]:
         "paths": _paths(),
         "components": {
             "securitySchemes": {
-                "bearer": {"type": "http", "scheme": "bearer", "description": "Personal API token"},
+                "bearer": {"type": "http", "scheme": "bearer", "description": _("Personal API token")},
                 "session": {"type": "apiKey", "in": "cookie", "name": "session",
-                            "description": "Browser session; writes also need the X-CSRFToken header"},
+                            "description": _("Browser session; writes also need the X-CSRFToken header")},
             },
             "schemas": _schemas(),
         },

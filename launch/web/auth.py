@@ -8,8 +8,9 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from launch.extensions import limiter
-from launch.services import audit
-from launch.services.users import authenticate, set_locale, sign_out
+from launch.services import accounts, audit
+from launch.services.errors import DomainError, ValidationFailed
+from launch.services.users import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, authenticate, set_locale, sign_out
 from launch.web.forms import LoginForm
 
 bp = Blueprint("auth", __name__)
@@ -80,3 +81,33 @@ def set_language(code: str):  # noqa: ANN201
         if current_user.is_authenticated:
             set_locale(current_user, code)
     return redirect(safe_next(request.args.get("next")) or url_for("main.home"))
+
+
+@bp.route("/welcome/<token>", methods=["GET", "POST"])
+@limiter.limit(_login_limit, key_func=lambda: f"welcome:{request.remote_addr}", methods=["POST"])
+def welcome(token: str):  # noqa: ANN201
+    """An invitation or reset link: its owner chooses a password (once), then is signed in."""
+    try:
+        invitation = accounts.find_invitation(token)
+    except DomainError as exc:
+        return render_template("auth/welcome.html", refused=exc, invitation=None), exc.status
+    errors: list = []
+    if request.method == "POST":
+        try:
+            user = accounts.accept_invitation(token, request.form.get("password", ""),
+                                              request.form.get("confirm", ""))
+        except ValidationFailed as exc:
+            errors = exc.errors
+        except DomainError as exc:
+            return render_template("auth/welcome.html", refused=exc, invitation=None), exc.status
+        else:
+            lang = session.get("lang")
+            session.clear()  # no session fixation: a fresh session, keeping only the language chosen
+            if set_locale(user, lang):
+                session["lang"] = lang
+            login_user(user)
+            flash(_("Your password is set. Welcome, %(name)s.", name=user.display_name), "success")
+            return redirect(url_for("checkin.index") if user.is_host else url_for("main.home"))
+    return render_template("auth/welcome.html", refused=None, invitation=invitation, user=invitation.user,
+                           min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH,
+                           errors=errors), 400 if errors else 200

@@ -28,7 +28,7 @@ from launch.services import teams as team_svc
 from launch.services.access import can_read_all
 from launch.services.errors import DomainError, ValidationFailed
 from launch.services.text import small_int
-from launch.web.access import operator_required
+from launch.web.access import operator_required, reader_required
 from launch.web.paging import ListPage, page_arg
 
 bp = Blueprint("campaigns", __name__, url_prefix="/campaigns")
@@ -192,13 +192,15 @@ def dashboard_data(campaign_id: int):  # noqa: ANN201
 
 
 @bp.route("/<int:campaign_id>/targets", methods=["GET", "POST"])
-@operator_required
+@reader_required
 def targets(campaign_id: int):  # noqa: ANN201
-    """Targets per unit: the rule's number, overridable per unit and metric."""
+    """Targets per unit: the rule's number, overridable per unit and metric (viewers read them)."""
     campaign = svc.get_campaign(campaign_id)
     metrics = [m for m in campaign.metrics if m.target_rule != "none"] or list(campaign.metrics)
     errors: list = []
     if request.method == "POST":
+        if not current_user.is_operator:
+            abort(403)
         values = {}
         for key, raw in request.form.items():
             if key.startswith("t-"):

@@ -11,7 +11,7 @@ from launch.services import directory
 from launch.services.access import can_act_for, can_read_all, scoped_unit_ids
 from launch.services.errors import ValidationFailed
 from launch.web.access import operator_required
-from launch.web.forms import ImportForm, UnitForm
+from launch.web.forms import HOST_UNIT_FIELDS, ImportForm, UnitForm
 
 bp = Blueprint("directory", __name__, url_prefix="/directory")
 
@@ -41,26 +41,40 @@ def tree():  # noqa: ANN201
 @bp.route("/units/<int:unit_id>", methods=["GET", "POST"])
 @login_required
 def unit(unit_id: int):  # noqa: ANN201
-    """A unit's connection-point details; operators edit them."""
+    """A unit's connection-point details; operators edit them all, its hosts their contact and room."""
     unit = directory.get_unit(unit_id)
     if not (can_read_all(current_user) or can_act_for(current_user, unit.id)):
         abort(403)
+    editable = _editable_fields(unit)
     form = UnitForm(obj=unit)
+    status = 200
     if request.method == "POST":
-        if not current_user.is_operator:
+        if not editable:
             abort(403)
         if form.validate_on_submit():
             try:
-                changed = directory.update_unit(unit, {f: getattr(form, f).data for f in
-                                                       (*directory.EDITABLE_FIELDS, "expected_attendance")},
+                changed = directory.update_unit(unit, {f: getattr(form, f).data for f in editable},
                                                 actor=current_user)
             except ValidationFailed as exc:
                 for err in exc.errors:
                     flash(str(err), "error")
+                status = 400
             else:
                 flash(_("Saved.") if changed else _("Nothing changed."), "success")
                 return redirect(url_for(".unit", unit_id=unit.id))
-    return render_template("directory/unit.html", unit=unit, form=form, level_labels=directory.LEVEL_LABELS)
+        else:
+            status = 400
+    return render_template("directory/unit.html", unit=unit, form=form, level_labels=directory.LEVEL_LABELS,
+                           editable=editable), status
+
+
+def _editable_fields(unit) -> tuple[str, ...]:  # noqa: ANN001
+    """Operators: every detail; a host acting for the unit: how to reach them and the room; others none."""
+    if current_user.is_operator:
+        return (*directory.EDITABLE_FIELDS, "expected_attendance")
+    if current_user.is_host and can_act_for(current_user, unit.id):
+        return HOST_UNIT_FIELDS
+    return ()
 
 
 @bp.route("/import", methods=["GET", "POST"])

@@ -13,7 +13,7 @@ from launch.models import Notification, NotificationChannel
 from launch.models.notifications import NOTIFICATION_STATUSES
 from launch.services import notifications
 from launch.services.errors import NotFound, ValidationFailed
-from launch.web.access import operator_required
+from launch.web.access import operator_required, reader_required
 
 bp = Blueprint("notices", __name__, url_prefix="/notices")
 
@@ -39,9 +39,9 @@ def mark_read():  # noqa: ANN201
 
 
 @bp.route("/log")
-@operator_required
+@reader_required
 def log():  # noqa: ANN201
-    """Every notice sent (to whom, channel, when, result); failed ones first when asked."""
+    """Every notice sent (to whom, channel, when, result); failed ones first when asked (viewers read it)."""
     status = request.args.get("status") if request.args.get("status") in NOTIFICATION_STATUSES else None
     kind = request.args.get("kind") or None
     event_id = request.args.get("event_id", type=int)
@@ -55,8 +55,11 @@ def log():  # noqa: ANN201
     page = db.paginate(stmt, per_page=current_app.config["ITEMS_PER_PAGE"], error_out=False)
     failed = db.session.scalar(select(db.func.count()).select_from(Notification)
                                .where(Notification.status == "failed"))
+    skipped = db.session.scalar(select(db.func.count(db.distinct(Notification.user_id)))
+                                .where(Notification.status == "skipped"))
     return render_template("notices/log.html", page=page, status=status, kind=kind, event_id=event_id,
-                           statuses=NOTIFICATION_STATUSES, failed=failed)
+                           statuses=NOTIFICATION_STATUSES, failed=failed, skipped=skipped,
+                           error_text=notifications.error_text)
 
 
 @bp.route("/log/<int:notice_id>/retry", methods=["POST"])

@@ -76,10 +76,21 @@ def status_labels() -> dict[str, str]:
     }
 
 
+def short_status_labels() -> dict[str, str]:
+    """The projector's one-word states (with the icon and the colour: never colour alone)."""
+    return {
+        "invited": _("Not yet"), "tested": _("Tested"), "checked_in": _("Present"), "live": _("Live"),
+        "signal_lost": _("Lost signal"), "problem": _("Problem"), "absent": _("Absent"),
+    }
+
+
 def js_labels() -> dict[str, Any]:
     """Every string wall.js shows, translated."""
     return {
         "status": status_labels(),
+        "status_short": short_status_labels(),
+        "host_mark": _("Hosting"), "host_point": _("Host point"),
+        "more": _("+%(n)s more"),
         "problem": {k: reports.problem_label(k) for k in ("no_audio", "no_video", "no_connection", "other")},
         "state": {"draft": _("Draft"), "scheduled": _("Scheduled"), "testing": _("Connection test"),
                   "live": _("Live now"), "ended": _("Ended"), "cancelled": _("Cancelled")},

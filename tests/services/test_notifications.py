@@ -131,7 +131,26 @@ def test_email_without_server_fails_visibly(host):
     db.session.commit()
     assert notifications.deliver_pending(NOW) == {"failed": 1}
     row = notices("email")[0]
-    assert row.status == "failed" and "SMTP" in row.last_error
+    assert row.status == "failed" and row.last_error.startswith("no_smtp_server")
+    assert "MAIL_SERVER" in notifications.error_text(row.last_error)["text"]
+
+
+def test_delivery_errors_read_in_the_users_language_with_the_detail_apart(app, host):
+    """Operators read what went wrong, not `URLError(ConnectionRefusedError(111, ...))`."""
+    from flask_babel import force_locale
+
+    notifications.create_channel("webhook", "Cổng đã tắt", {"url": "http://127.0.0.1:9/hook"})
+    notifications.send_notice([host], "S", "B", now=NOW)
+    db.session.commit()
+    notifications.deliver_pending(NOW)
+    row = notices("webhook")[0]
+    assert row.last_error.startswith("connection_refused: ")
+    with app.test_request_context(), force_locale("vi"):
+        said = notifications.error_text(row.last_error)
+    assert said["text"].startswith("Máy chủ nhận từ chối kết nối") and "URLError" not in said["text"]
+    assert "URLError" in said["detail"] and "127.0.0.1:9" in said["detail"]
+    with app.test_request_context(), force_locale("vi"):
+        assert notifications.error_text("an old row written before codes")["text"] == "Gửi không thành công."
 
 
 def test_webhook_posts_signed_json(host, receiver):

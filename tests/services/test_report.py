@@ -82,7 +82,7 @@ def test_report_per_point_district_and_province(app, held):
 def test_before_the_deadline_points_are_pending_not_absent(app, users):
     event = make_event(start_dt=utcnow() + timedelta(hours=1))
     report = reports.attendance_report(event.id)
-    assert {r["attendance"] for r in report["rows"]} == {"pending"}
+    assert {r["attendance"] for r in report["rows"] if not r["is_host"]} == {"pending"}
     assert report["absent"] == []
 
 
@@ -183,3 +183,17 @@ def test_a_district_timeline_counts_that_district_only(app, held, as_user):
     assert host.get(f"/wall/{held.id}/timeline.json").status_code == 403  # the province's is not theirs
     report = host.get(f"/wall/{held.id}/report?district={binh_son}").get_data(as_text=True)
     assert f'"invited": {in_district}' in report
+
+
+def test_exports_do_not_mark_the_ioc_itself_absent(app, held, as_user):
+    """The page counts 183 absent points; the CSV had 184 rows saying so (the IOC among them)."""
+    viewer = as_user("viewer")
+    viewer.get("/lang/en")
+    page = viewer.get(f"/wall/{held.id}/report").get_data(as_text=True)
+    rows = list(csv.reader(io.StringIO(viewer.get(f"/wall/{held.id}/report.csv").get_data().decode("utf-8-sig"))))
+    absent_rows = [r for r in rows[1:] if r[7] == "Absent"]
+    assert len(absent_rows) == 183 == page.count('data-attendance="absent"')
+    ioc = next(r for r in rows[1:] if r[0] == "51")
+    assert ioc[7] == "Host point"
+    book = load_workbook(io.BytesIO(viewer.get(f"/wall/{held.id}/report.xlsx").data))
+    assert sum(1 for r in book.worksheets[0].iter_rows(min_row=2, values_only=True) if r[7] == "Absent") == 183

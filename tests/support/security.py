@@ -62,6 +62,9 @@ class World:
     attendee_id: int
     site_token: str
     badge: str
+    account_id: int = 0  # an account operators edit, disable and reset (Quảng Ngãi city's host)
+    invite_secret: str = ""  # an invitation link of a host account that never signed in
+
 
     def fmt(self, template: str) -> str:
         return template.format(**self.__dict__)
@@ -87,7 +90,12 @@ def build_world(users: dict[str, Any]) -> World:
     db.session.add(notice)
     db.session.commit()
     token, _secret = api_tokens.create_api_token(users["commune_host"], "scanner")
+    from launch.services import accounts
+
+    _invited, invite_secret = accounts.create_account(
+        {"username": "moi", "display_name": "Người phụ trách mới", "role": "host", "units": "21046"})
     return World(event_id=event.id, point_id=point.id, other_point_id=other.id, district_id=unit_id("524"),
                  other_district_id=unit_id("522"), unit_id=unit_id("21046"), campaign_id=campaign.id,
                  team_id=team_id, channel_id=channel.id, notice_id=notice.id, token_id=token.id,
-                 attendee_id=person.id, site_token=tokens.site_token(point), badge=tokens.badge_token(person))
+                 attendee_id=person.id, site_token=tokens.site_token(point), badge=tokens.badge_token(person),
+                 account_id=users["other_host"].id, invite_secret=invite_secret)

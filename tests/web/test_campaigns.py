@@ -72,7 +72,8 @@ def test_pages_by_role(campaign, client, as_user):
     viewer = as_user("viewer")
     assert viewer.get(f"/campaigns/{cid}/report").status_code == 403
     assert viewer.get("/campaigns/new").status_code == 403
-    assert viewer.get(f"/campaigns/{cid}/targets").status_code == 403
+    assert viewer.get(f"/campaigns/{cid}/targets").status_code == 200  # reads everything
+    assert viewer.post(f"/campaigns/{cid}/targets", data={}).status_code == 403
     assert viewer.post(f"/campaigns/{cid}/cancel").status_code == 403
     host = as_user("district_host")
     assert host.get(f"/campaigns/{cid}/edit").status_code == 403

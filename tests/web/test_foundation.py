@@ -70,7 +70,7 @@ PAGES = [
     ("/directory/", {"operator", "viewer", "district_host", "commune_host"}),
     ("/directory/tree", {"operator", "viewer", "district_host", "commune_host"}),
     ("/directory/import", {"operator"}),
-    ("/admin/audit", {"operator"}),
+    ("/admin/audit", {"operator", "viewer"}),
     ("/admin/users", {"operator"}),
 ]
 
@@ -93,20 +93,43 @@ def test_unit_page_scope(as_user):
     assert as_user("operator").get("/directory/units/999999").status_code == 404
 
 
-def test_only_operators_edit_units_and_edits_are_audited(as_user):
-    target = unit_id("524")
-    for role in ("viewer", "district_host"):
-        resp = as_user(role).post(f"/directory/units/{target}", data={"host_name": "Hacker"})
-        assert resp.status_code == 403
+def test_operators_edit_units_hosts_their_contact_and_room_and_edits_are_audited(as_user):
+    target, city = unit_id("524"), unit_id("522")
+    assert as_user("viewer").post(f"/directory/units/{target}", data={"host_name": "Hacker"}).status_code == 403
+    # A host edits their own point's contact and room (not its attendance or notes), never another's.
+    assert as_user("district_host").post(f"/directory/units/{city}", data={"host_name": "Hacker"}).status_code == 403
+    resp = as_user("district_host").post(
+        f"/directory/units/{target}", data={"host_name": "Trần Văn F", "host_phone": "0905 111 222",
+                                           "vc_endpoint": "Phòng họp tầng 2", "expected_attendance": "999"})
+    assert resp.status_code == 302
+    unit = db.session.get(Unit, target)
+    db.session.refresh(unit)
+    assert (unit.host_name, unit.host_phone, unit.vc_endpoint) == ("Trần Văn F", "0905 111 222", "Phòng họp tầng 2")
+    assert unit.expected_attendance != 999
+    page = as_user("district_host").get(f"/directory/units/{target}").get_data(as_text=True)
+    assert 'name="host_phone"' in page and 'name="expected_attendance"' not in page
     resp = as_user("operator").post(
         f"/directory/units/{target}", data={"host_name": "Nguyễn Thị E", "host_phone": "0912 345 678",
                                            "expected_attendance": "250"}, follow_redirects=True)
     assert resp.status_code == 200
-    unit = db.session.get(Unit, target)
     db.session.refresh(unit)
     assert unit.host_name == "Nguyễn Thị E" and unit.expected_attendance == 250
     audit_page = as_user("operator").get("/admin/audit").get_data(as_text=True)
     assert "unit.updated" in audit_page and "op" in audit_page
+
+
+def test_point_form_errors_speak_vietnamese(as_user):
+    """WTForms' own messages were English on Vietnamese pages ("Number must be between 0 and 1000000.")."""
+    operator = as_user("operator")
+    operator.get("/lang/vi")
+    resp = operator.post(f"/directory/units/{unit_id('524')}", data={"expected_attendance": "2000000",
+                                                                      "host_phone": "0" * 41})
+    assert resp.status_code == 400
+    html = resp.get_data(as_text=True)
+    assert "Số phải từ 0 đến 1000000." in html and "Không được dài quá 40 ký tự." in html
+    assert "Number must be" not in html and "Field cannot be longer" not in html
+    resp = operator.post(f"/directory/units/{unit_id('524')}", data={"expected_attendance": "mười"})
+    assert "Không phải là số nguyên." in resp.get_data(as_text=True)
 
 
 def test_directory_search_page(as_user):

@@ -137,3 +137,22 @@ def test_counters_attendance(app, event):
     assert c["checked_in"] == 1 and c["invited"] == 186  # the IOC is not counted among the invited
     assert c["attendees_present"] == 140
     assert c["levels"]["district"] == {"invited": 13, "checked_in": 1}
+
+
+def test_tiles_carry_the_type_marker_and_the_short_name(event):
+    """The projector shows "X Bình Thạnh", not "Xã Bình Th…": the marker comes from the division type."""
+    tiles = {t["code"]: t for t in snapshots.snapshot(event.id)["tiles"]}
+    assert (tiles[BINH_THANH]["division_mark"], tiles[BINH_THANH]["short_name"]) == ("X", "Bình Thạnh")
+    assert (tiles["522"]["division_mark"], tiles["522"]["short_name"]) == ("TP", "Quảng Ngãi")
+    assert (tiles[BINH_SON]["division_mark"], tiles[BINH_SON]["short_name"]) == ("H", "Bình Sơn")
+    # Static facts travel in snapshots only, never in deltas.
+    assert "short_name" not in wall.slim_tile(tiles[BINH_THANH])
+
+
+def test_split_division_keeps_a_name_without_its_prefix_whole():
+    from launch.services.text import split_division
+
+    assert split_division("Thị trấn Chợ Chùa", "thị trấn") == ("TT", "Chợ Chùa")
+    assert split_division("Phường Trương Quang Trọng", "phường") == ("P", "Trương Quang Trọng")
+    assert split_division("Côn Đảo", "đặc khu") == ("ĐK", "Côn Đảo")
+    assert split_division("Xã", "xã") == ("X", "Xã")

@@ -10,6 +10,7 @@
   var lang = root.dataset.lang || "vi";
   var timeFmt = new Intl.DateTimeFormat(lang, { timeZone: "Asia/Ho_Chi_Minh", hour: "2-digit", minute: "2-digit", hour12: false });
   var GAP_GRACE_MS = 1500;
+  var ATTENTION_MAX = 60;
 
   var state = { seq: null, room: null, tiles: {}, order: [], event: null, counters: null, feed: [], clockOffset: 0 };
   var pending = {};
@@ -28,6 +29,60 @@
   }
   function hhmm(iso) { return iso ? timeFmt.format(new Date(iso)) : ""; }
   function setText(id, value) { var e = document.getElementById(id); if (e) { e.textContent = value; } }
+  var projector = root.dataset.projector === "1";
+
+  // ---- state icons: colour is never the only cue (colour-blind safe): icon + word + colour ----
+  var SVG = "http://www.w3.org/2000/svg";
+  var ICONS = {
+    invited: [["circle", { cx: 12, cy: 12, r: 7.5, fill: "none", "stroke-width": 3 }]],
+    tested: [["circle", { cx: 12, cy: 12, r: 7.5, fill: "none", "stroke-width": 3 }],
+             ["path", { d: "M12 4.5a7.5 7.5 0 0 1 0 15z", stroke: "none" }]],
+    checked_in: [["path", { d: "M4.5 12.5l5 5L19.5 6.5", fill: "none", "stroke-width": 3.6 }]],
+    live: [["circle", { cx: 12, cy: 12, r: 5, stroke: "none" }],
+           ["circle", { cx: 12, cy: 12, r: 9.5, fill: "none", "stroke-width": 2.2 }]],
+    signal_lost: [["path", { d: "M3.5 9.5a12 12 0 0 1 17 0M7 13.5a7 7 0 0 1 10 0", fill: "none", "stroke-width": 2.6 }],
+                  ["circle", { cx: 12, cy: 18, r: 2, stroke: "none" }],
+                  ["path", { d: "M4 4l16 16", fill: "none", "stroke-width": 2.8 }]],
+    problem: [["path", { d: "M12 3.2L1.8 20.8h20.4z", fill: "none", "stroke-width": 2.4, "stroke-linejoin": "round" }],
+              ["path", { d: "M12 9.5v5.5", fill: "none", "stroke-width": 3 }],
+              ["circle", { cx: 12, cy: 18, r: 1.6, stroke: "none" }]],
+    absent: [["path", { d: "M5.5 5.5l13 13M18.5 5.5l-13 13", fill: "none", "stroke-width": 3.6 }]]
+  };
+  function icon(status) {
+    var svg = document.createElementNS(SVG, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("class", "st-icon");
+    svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("focusable", "false");
+    (ICONS[status] || ICONS.invited).forEach(function (part) {
+      var e = document.createElementNS(SVG, part[0]);
+      e.setAttribute("fill", "currentColor");
+      e.setAttribute("stroke", "currentColor");
+      e.setAttribute("stroke-linecap", "round");
+      Object.keys(part[1]).forEach(function (k) { e.setAttribute(k, part[1][k]); });
+      svg.appendChild(e);
+    });
+    return svg;
+  }
+  Array.prototype.forEach.call(document.querySelectorAll(".legend [data-status] .st-icon"), function (span) {
+    span.parentNode.replaceChild(icon(span.parentNode.dataset.status), span);
+  });
+
+  // The type prefix ("Xã", "Phường") as a small marker before the short name; the full name stays
+  // in the title and for screen readers.
+  function nameEl(tag, cls, mark, shortName, fullName, divisionType) {
+    var h = el(tag, cls);
+    h.title = fullName;
+    h.setAttribute("aria-label", fullName);
+    if (mark) {
+      var k = el("abbr", "tile-kind", mark);
+      k.title = divisionType ? divisionType.charAt(0).toUpperCase() + divisionType.slice(1) : "";
+      k.setAttribute("aria-hidden", "true");
+      h.appendChild(k);
+    }
+    h.appendChild(el("span", "tile-label", shortName || fullName));
+    return h;
+  }
 
   // ---- connection status ----
   function setConn(kind) {
@@ -44,10 +99,12 @@
     a.dataset.status = t.status;
     a.dataset.district = t.district_id;
     if (t.is_host) { a.classList.add("tile-host"); }
-    a.appendChild(el("h4", "tile-name", t.name));
+    a.appendChild(t.is_host ? nameEl("h4", "tile-name", L.host_mark, t.short_name, t.name, L.host_point)
+                            : nameEl("h4", "tile-name", t.division_mark, t.short_name, t.name, t.division_type));
     var s = el("p", "tile-status");
-    s.appendChild(el("span", "dot"));
-    s.appendChild(el("strong", null, L.status[t.status] || t.status));
+    s.appendChild(icon(t.status));
+    var word = projector ? (L.status_short[t.status] || L.status[t.status]) : L.status[t.status];
+    s.appendChild(el("strong", null, word || t.status));
     a.appendChild(s);
     var facts = el("ul", "facts");
     [["in_call", t.in_call, L.short.in_call, t.in_call ? L.in_call : L.not_in_call],
@@ -79,7 +136,8 @@
     state.order.forEach(function (id) {
       var t = state.tiles[id];
       var g = byId[t.district_id];
-      if (!g) { g = byId[t.district_id] = { id: t.district_id, name: t.district_name, ids: [] }; groups.push(g); }
+      if (!g) { g = byId[t.district_id] = { id: t.district_id, name: t.district_name, head: null, ids: [] }; groups.push(g); }
+      if (t.unit_id === t.district_id) { g.head = t; }
       g.ids.push(id);
     });
     return groups;
@@ -90,7 +148,9 @@
     groupsOf().forEach(function (g) {
       var sec = el("section", "wgroup" + (g.id === 0 ? " wgroup-host" : ""));
       sec.dataset.district = g.id;
-      var h = el("h3", "wgroup-name", g.name);
+      var h = el("h3", "wgroup-name");
+      h.appendChild(g.head ? nameEl("span", "wgroup-label", g.head.division_mark, g.head.short_name, g.name,
+                                    g.head.division_type) : el("span", "wgroup-label", g.name));
       var count = el("span", "wgroup-count");
       count.id = "gcount-" + g.id;
       h.appendChild(count);
@@ -103,6 +163,72 @@
     tilesEl.setAttribute("aria-busy", "false");
     applyFilters();
   }
+
+  // ---- projector: every tile on one screen, text as large as the screen allows ----
+  // The tiles area is a grid of equal cells (tiles and district headers). Find the largest font
+  // size at which all visible cells fit the area with no name cut: rows of that size fill the
+  // height, the columns follow, and the browser itself measures whether every text fits.
+  var MIN_FONT = 9, MAX_FONT = 40;
+  function cellsShown() {
+    return Array.prototype.filter.call(tilesEl.querySelectorAll(".tile, .wgroup-name"), function (c) {
+      return c.offsetParent !== null;
+    });
+  }
+  function overflows(e) { return e.scrollWidth > e.clientWidth + 1 || e.scrollHeight > e.clientHeight + 1; }
+  function tryFont(f, count) {
+    var gap = Math.max(2, Math.round(f * 0.22));
+    tilesEl.style.setProperty("--tf", f + "px");
+    tilesEl.style.setProperty("--tgap", gap + "px");
+    var tileH = tilesEl.querySelector(".tile");
+    if (!tileH) { return true; }
+    var h = tileH.getBoundingClientRect().height;
+    var rows = Math.floor((tilesEl.clientHeight + gap) / (h + gap));
+    if (rows < 1) { return false; }
+    var cols = Math.max(1, Math.ceil(count / rows));
+    tilesEl.style.setProperty("--tcols", cols);
+    if (tilesEl.scrollHeight > tilesEl.clientHeight + 1) { return false; }
+    var texts = tilesEl.querySelectorAll(".tile-name, .tile-status, .wgroup-name");
+    for (var i = 0; i < texts.length; i += 1) {
+      if (texts[i].offsetParent !== null && overflows(texts[i])) { return false; }
+    }
+    return true;
+  }
+  function fitProjector() {
+    if (!projector || !tilesEl.querySelector(".tile")) { return; }
+    var count = cellsShown().length;
+    var lo = MIN_FONT, hi = MAX_FONT;
+    if (tryFont(hi, count)) { lo = hi; }
+    while (hi - lo > 0.25) {
+      var mid = (lo + hi) / 2;
+      if (tryFont(mid, count)) { lo = mid; } else { hi = mid; }
+    }
+    tryFont(lo, count);
+    root.dataset.fit = String(Math.round(lo * 4) / 4);
+    fittedCount = count;
+  }
+  var fittedCount = null;
+  // Projector counters are as large as the column allows: a wider number ("186/186", "12.345/20.000")
+  // is made smaller rather than cut.
+  function fitCounters() {
+    if (!projector) { return; }
+    Array.prototype.forEach.call(document.querySelectorAll(".wstat strong"), function (e) {
+      e.style.fontSize = "";
+      var size = parseFloat(window.getComputedStyle(e).fontSize);
+      while (e.scrollWidth > e.clientWidth + 1 && size > 12) {
+        size = Math.floor(size * 0.94);
+        e.style.fontSize = size + "px";
+      }
+    });
+  }
+  function refitIfChanged() {
+    if (projector && fittedCount !== null && cellsShown().length !== fittedCount) { fitProjector(); }
+  }
+  var fitTimer = null;
+  window.addEventListener("resize", function () {
+    if (!projector) { return; }
+    clearTimeout(fitTimer);
+    fitTimer = setTimeout(function () { fitCounters(); fitProjector(); renderAttention(); }, 150);
+  });
 
   function replaceTile(t) {
     var old = document.getElementById("tile-" + t.id);
@@ -142,6 +268,7 @@
         setText("gcount-" + d.id, " " + d.checked_in + "/" + d.invited);
       });
     }
+    fitCounters();
   }
 
   function attentionList() {
@@ -160,11 +287,13 @@
   function renderAttention() {
     var ol = document.getElementById("attention");
     var list = attentionList();
+    var more = document.getElementById("attention-more");
     ol.textContent = "";
+    more.hidden = true;
     setText("attention-count", list.length ? "(" + list.length + ")" : "");
     setText("c-attention", list.length);
     if (!list.length) { ol.appendChild(el("li", "empty-line", L.all_clear)); return; }
-    list.slice(0, 60).forEach(function (item) {
+    list.slice(0, ATTENTION_MAX).forEach(function (item) {
       var t = item.t;
       var reason = t.problem ? "problem" : t.status === "signal_lost" ? "signal_lost" : "not_checked_in";
       var li = el("li", "att st-" + t.status);
@@ -185,6 +314,21 @@
       li.appendChild(who);
       ol.appendChild(li);
     });
+    var shown = Math.min(list.length, ATTENTION_MAX);
+    if (projector) {
+      // Keep the items that fit the column whole; the rest are counted on the "+N more" line.
+      more.hidden = false;
+      more.textContent = fmt(L.more, { n: 0 });
+      var bottom = ol.getBoundingClientRect().bottom;
+      var items = ol.children;
+      for (var i = 0; i < items.length; i += 1) {
+        if (items[i].getBoundingClientRect().bottom > bottom + 0.5) { shown = i; break; }
+      }
+      while (items.length > shown) { ol.removeChild(items[items.length - 1]); }
+    }
+    more.hidden = shown >= list.length;
+    more.textContent = fmt(L.more, { n: list.length - shown });
+    root.dataset.attentionShown = String(shown);
   }
 
   function renderFeed() {
@@ -225,7 +369,7 @@
     setText("wall-countdown", text);
   }
 
-  function renderAll() { renderEvent(); renderCounters(); renderAllTiles(); renderAttention(); renderFeed(); }
+  function renderAll() { renderEvent(); renderAllTiles(); renderCounters(); fitProjector(); renderAttention(); renderFeed(); }
 
   // ---- filters ----
   function applyFilters() {
@@ -262,6 +406,7 @@
       var q = params.toString();
       window.history.replaceState(null, "", window.location.pathname + (q ? "?" + q : ""));
       applyFilters();
+      fitProjector();
     });
     form.addEventListener("submit", function (e) { e.preventDefault(); });
   }
@@ -299,7 +444,7 @@
     state.feed = d.feed;
     state.seq = d.seq;
     root.dataset.seq = state.seq;
-    renderEvent(); renderCounters(); renderAttention(); renderFeed(); applyFilters();
+    renderEvent(); renderCounters(); applyFilters(); refitIfChanged(); renderAttention(); renderFeed();
     if (!agreesWithCounters(d.counters)) { scheduleResync(); }
   }
 
