@@ -4,7 +4,7 @@ from launch.models.campaigns import Campaign
 from launch.models.checkins import Activity, Attendee, AttendeeCheckin, PointProblem, RevokedBadge
 from launch.models.events import AgendaItem, Event, EventPoint
 from launch.models.notifications import Notification, NotificationChannel, ScheduledTask
-from launch.models.units import Unit
+from launch.models.units import Edition, Unit
 from launch.models.users import User, user_units
 
 __all__ = [
@@ -14,6 +14,7 @@ __all__ = [
     "AttendeeCheckin",
     "AuditEntry",
     "Campaign",
+    "Edition",
     "Event",
     "EventPoint",
     "Notification",

@@ -25,6 +25,7 @@ from launch.extensions import db
 from launch.models import Event, Unit
 from launch.models.campaigns import TEAM_LEVELS
 from launch.services import campaigns as svc
+from launch.services import directory as directory_svc
 from launch.services import teams as team_svc
 from launch.services.access import can_act_for, can_read_all
 from launch.services.errors import DomainError, ValidationFailed
@@ -348,7 +349,7 @@ def teams():  # noqa: ANN201
     """Community digital-technology teams: per district, then a district's teams."""
     district_id = request.args.get("district", type=int)
     district = db.session.get(Unit, district_id) if district_id else None
-    if district is not None and district.level != "district":
+    if district is not None and district.level not in ("district", "province"):
         abort(404)
     summary = team_svc.district_summary()
     page = None
@@ -360,8 +361,10 @@ def teams():  # noqa: ANN201
                            **_labels())
 
 
-def _team_units() -> list[Unit]:
-    return list(db.session.scalars(select(Unit).where(Unit.level.in_(("district", "commune"))).order_by(Unit.code)))
+def _team_units(edition: str) -> list[Unit]:
+    """The units a team may sit on, in one map (teams sit on districts and communes)."""
+    return list(db.session.scalars(select(Unit).where(Unit.level.in_(("district", "commune")),
+                                                      Unit.edition == edition).order_by(Unit.code)))
 
 
 @bp.route("/teams/new", methods=["GET", "POST"])
@@ -381,12 +384,14 @@ def team_form(team_id: int | None = None):  # noqa: ANN201
             errors = exc.errors
         else:
             flash(_("Saved."), "success")
-            district = saved.unit if saved.unit.level == "district" else saved.unit.parent
+            district = saved.unit if saved.unit.level != "commune" else saved.unit.parent
             return redirect(url_for(".teams", district=district.id if district else None))
     else:
         data = ({"unit_id": team.unit_id, "level": team.level, "name": team.name, "members": team.members} if team
                 else {"unit_id": request.args.get("unit", ""), "level": "village", "name": "", "members": ""})
-    return render_template("campaigns/team_form.html", team=team, data=data, errors=errors, units=_team_units(),
+    edition = team.unit.edition if team else (request.args.get("edition") or directory_svc.default_edition())
+    return render_template("campaigns/team_form.html", team=team, data=data, errors=errors,
+                           units=_team_units(edition),
                            levels=TEAM_LEVELS, **_labels()), (400 if errors else 200)
 
 
@@ -394,7 +399,7 @@ def team_form(team_id: int | None = None):  # noqa: ANN201
 @operator_required
 def team_delete(team_id: int):  # noqa: ANN201
     team = team_svc.get_team(team_id)
-    district = team.unit if team.unit.level == "district" else team.unit.parent
+    district = team.unit if team.unit.level != "commune" else team.unit.parent
     team_svc.delete_team(team, actor=current_user)
     flash(_("Team deleted."), "info")
     return redirect(url_for(".teams", district=district.id if district else None))
