@@ -176,6 +176,21 @@ def code_candidates(code: str) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+def edition_for_codes(codes: list[str]) -> str:
+    """The edition a file of unit codes belongs to: the one holding most of them (the newest on a
+    tie); the newest present when none matches. Codes alone are ambiguous across maps (hundreds of
+    commune codes were kept in 2025 for other communes), so a file is read in one map."""
+    candidates = {c for code in codes for c in code_candidates(code)}
+    if not candidates:
+        return default_edition()
+    counts = db.session.execute(
+        select(Unit.edition, func.count()).where(Unit.code.in_(candidates)).group_by(Unit.edition)
+    ).all()
+    if not counts:
+        return default_edition()
+    return max(counts, key=lambda row: (row[1], row[0]))[0]
+
+
 def default_edition() -> str:
     """The newest edition present (the legacy one in an empty database)."""
     return db.session.scalar(select(Edition.code).order_by(Edition.code.desc()).limit(1)) or LEGACY_EDITION

@@ -20,7 +20,7 @@ from launch.models import Unit, User
 from launch.models.campaigns import TEAM_LEVELS, Team
 from launch.services import audit
 from launch.services.csvfile import LineError, csv_lines, decode_csv_bytes, open_csv, refused
-from launch.services.directory import code_candidates, default_edition
+from launch.services.directory import code_candidates, edition_for_codes
 from launch.services.errors import NotFound, ValidationFailed
 from launch.services.text import row_id, small_int
 
@@ -78,15 +78,17 @@ def _check(level: str, name: str, members: Any, unit: Unit | None) -> list[tuple
 def parse_teams_csv(text: str, edition: str | None = None) -> list[dict[str, Any]]:
     """Check every line; raise ValidationFailed listing all problems by line, or return clean rows.
 
-    Units are looked up in one map (`edition`, default the newest), by code at its level's width.
+    Units are looked up in one map (`edition`, default the one holding most of the file's codes),
+    by code at its level's width.
     """
     reader, header = open_csv(text, REQUIRED_COLUMNS)
-    edition = edition or default_edition()
-    units = {u.code: u for u in db.session.scalars(select(Unit).where(Unit.edition == edition))}
     errors: list[LineError] = []
+    lines = list(csv_lines(reader, errors))
+    edition = edition or edition_for_codes([row["unit_code"] for _line, row in lines])
+    units = {u.code: u for u in db.session.scalars(select(Unit).where(Unit.edition == edition))}
     rows: list[dict[str, Any]] = []
     seen: dict[tuple[str, str, str], int] = {}
-    for line, row in csv_lines(reader, errors):
+    for line, row in lines:
         code, level, name = row["unit_code"], row["level"].lower(), " ".join(row["name"].split())
         unit = next((units[c] for c in code_candidates(code) if c in units), None) if code else None
         if unit is None:
