@@ -28,7 +28,8 @@ def _fail(exc: DomainError) -> None:
 @click.option("--role", type=click.Choice(["operator", "host", "viewer"]), required=True)
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 @click.option("--name", "display_name", default=None, help="Display name.")
-@click.option("--unit", "units", multiple=True, help="Unit code a host acts for (repeatable).")
+@click.option("--unit", "units", multiple=True,
+              help="Unit code a host acts for (repeatable); 2025:51 names the map when several hold the code.")
 @click.option("--email", default=None)
 @click.option("--phone", default=None)
 def create_user_command(username: str, role: str, password: str, display_name: str | None,

@@ -76,7 +76,7 @@ LEVEL_LABELS = {
 PARENT_LABELS = {
     "province": _l("National unit"),
     "district": _l("Province"),
-    "commune": _l("District or a province"),
+    "commune": _l("District or province"),
 }
 REQUIRED_COLUMNS = ("code", "name", "level", "division_type", "parent_code")
 OPTIONAL_COLUMNS = ("host_name", "host_phone", "host_email", "vc_endpoint", "expected_attendance", "notes")
