@@ -24,8 +24,9 @@ from launch.services.errors import DomainError, NotFound, ValidationFailed
 from launch.services.hierarchy import Node, group_of
 from launch.services.users import create_user
 from tests.conftest import login
+from tests.support.services import pg_database
 
-DATA = Path(__file__).resolve().parent / "data"
+DATA = Path(__file__).resolve().parent.parent / "data"
 HEADER = "code,name,level,division_type,parent_code\n"
 
 
@@ -283,20 +284,11 @@ def test_migration_0005_keeps_existing_rows_on_the_2023_map(database, request, t
     from sqlalchemy import text
 
     from launch import create_app
-    from tests.conftest import PG_TEST_DB, ensure_pg_database, service_missing
+    from tests.support.services import fresh_pg_database
 
-    if database == "postgres":
-        try:
-            url = ensure_pg_database(f"{PG_TEST_DB}_0005")
-        except Exception as exc:  # noqa: BLE001
-            service_missing("PostgreSQL", str(exc))
-    else:
-        url = f"sqlite:///{tmp_path}/m.db"
+    url = fresh_pg_database(pg_database("maps_0005")) if database == "postgres" else f"sqlite:///{tmp_path}/m.db"
     app = create_app("testing", SQLALCHEMY_DATABASE_URI=url)
     with app.app_context():
-        if url.startswith("postgresql"):
-            with db.engine.begin() as conn:
-                conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
         upgrade(revision="0004")
         now = "2023-07-28 01:00:00"
         with db.engine.begin() as conn:
