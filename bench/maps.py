@@ -74,11 +74,12 @@ def _timed(app, steps: list[tuple[str, Callable[[], object]]]) -> dict[str, floa
 
 def run(url_for_run: Callable[[int], str], province: str, repeat: int) -> dict[str, list[float]]:
     from launch.services import directory
+    from launch.services.directory import todays_map
 
     times: dict[str, list[float]] = {}
     counts: dict[str, int] = {}
     for i in range(repeat):
-        directory._package_data.cache_clear()  # noqa: SLF001  (each run reads the package data afresh)
+        todays_map.package_data.cache_clear()  # each run reads the package data afresh
         app = _fresh_app(url_for_run(i))
         r = _timed(app, [
             ("province", lambda: directory.import_current_map(province)),
