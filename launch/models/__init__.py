@@ -6,7 +6,7 @@ from launch.models.events import AgendaItem, Event, EventPoint, MeetingParticipa
 from launch.models.notifications import Notification, NotificationChannel
 from launch.models.tasks import ScheduledTask
 from launch.models.teams import Team
-from launch.models.units import Unit
+from launch.models.units import Edition, Unit
 from launch.models.users import ApiToken, User, user_units
 
 __all__ = [
@@ -17,6 +17,7 @@ __all__ = [
     "AttendeeCheckin",
     "AuditEntry",
     "Campaign",
+    "Edition",
     "Event",
     "EventPoint",
     "MeetingParticipant",

@@ -29,6 +29,12 @@ class UnitForm(FlaskForm):
     notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=5000)])
 
 
+class MapImportForm(FlaskForm):
+    """Load today's map (one province or the whole country) from the bundled package."""
+
+    province = StringField(_l("Province"), validators=[DataRequired(), Length(max=8)])
+
+
 class ImportForm(FlaskForm):
     """Upload a directory CSV."""
 

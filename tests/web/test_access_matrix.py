@@ -162,6 +162,7 @@ def cases(w: World) -> list[Case]:
         Case("/directory/import", "GET", "/directory/import", OPERATORS),
         Case("/directory/import", "POST", "/directory/import", OPERATORS,
              files={"file": (DIRECTORY_CSV.encode(), "units.csv")}),
+        Case("/directory/import/map", "POST", "/directory/import/map", OPERATORS, data={"province": "51"}),
         # Hosts may read their unit but only operators edit it.
         Case("/directory/units/<int:unit_id>", "POST", f("/directory/units/{unit_id}"), OPERATORS,
              data={"host_name": "Nguyễn Thị Ánh", "expected_attendance": "30"}),
