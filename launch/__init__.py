@@ -47,8 +47,10 @@ def create_app(config_name: str | None = None, **overrides: Any) -> Flask:
     from launch import models  # noqa: F401  (registers the tables)
     from launch.cli import register_cli
     from launch.realtime import init_realtime
+    from launch.services import hierarchy
     from launch.web import register_web
 
+    hierarchy.register()
     register_web(app)
     register_cli(app)
     init_realtime(app)
