@@ -1,6 +1,6 @@
 """Trust, round two (issue 16), beyond phase A: presence credentials and heartbeat throttling, a host's
 roster search limited to their units, Zoom participants that land on the right point, campaign reports
-that land on their unit. (What lives in the services issue 12 moves waits in pending_issue16_phase_b.py.)"""
+that land on their unit. (The items in the check-in, events and campaigns services: test_trust_pending.py.)"""
 from __future__ import annotations
 
 from datetime import timedelta
