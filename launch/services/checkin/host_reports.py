@@ -1,4 +1,5 @@
-"""The host's reports from the point: the headcount, the connection test, a problem for the IOC."""
+"""The host's reports from the point: the headcount, the connection test, a problem for the IOC.
+A cancelled or ended event takes none (`closed`): its wall and report no longer change."""
 from __future__ import annotations
 
 from datetime import datetime
