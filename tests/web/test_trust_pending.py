@@ -146,7 +146,7 @@ def test_the_host_page_of_a_closed_event_says_so_and_its_forms_refuse(app, users
     assert point.headcount is None and point.connection_tested_dt is None
 
 
-# --- 4 / Zoom: the operator names each point's Zoom participant on the points page -------------------
+# --- Zoom: the operator names each point's Zoom participant on the points page -------------------
 
 def test_the_operator_gives_each_point_its_zoom_name_and_email_and_webhooks_follow(app, zoom_event, as_user):
     from launch.models import AuditEntry

@@ -187,8 +187,6 @@ def test_a_host_sees_only_the_people_of_their_units(app, launch_day, as_user):
     assert found(operator, "binh") | found(operator, "thanh") == {"Trần Thị Bình", "Lê Văn Thành"}
 
 
-# --- 11. a cancelled or ended event takes no more headcounts, problems or connection tests ---------------
-
 # --- campaign reports land on the unit they are for; a late correction says late ------------------------
 
 @pytest.fixture
