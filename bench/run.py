@@ -198,7 +198,7 @@ def prepare(db_url: str, attendees: int, viewer_password: str, *, national: bool
             host = create_user(f"bench-host-{code}", secrets.token_hex(8), "host", unit_codes=[code])
             _token, secret = create_api_token(host, "benchmark scanner")
             out_points.append({"id": point.id, "unit_id": point.unit_id, "api_token": secret,
-                               "token": presence_token(point) if host_pages else ""})
+                               "token": presence_token(point, host) if host_pages else ""})
         units = [p["unit_id"] for p in out_points]
         rows = [{"event_id": event.id, "unit_id": units[i % len(units)], "full_name": f"Người tham dự {i}",
                  "search_name": f"nguoi tham du {i}", "badge_code": secrets.token_hex(8)} for i in range(attendees)]

@@ -233,7 +233,7 @@ def _write_errors() -> dict[str, Any]:
     return {
         "400": _refusal("invalid_token, invalid_input"),
         "401": _refusal("unauthorized, invalid_api_token"),
-        "403": _refusal("not_your_point"),
+        "403": _refusal("not_your_point, not_your_attendee"),
         "404": _refusal("unknown_point, unknown_attendee"),
         "409": _refusal("already_checked_in, checked_in_elsewhere, wrong_event, not_yet_open, closed, "
                         "client_id_reused"),
@@ -265,7 +265,8 @@ def _paths() -> dict[str, Any]:
             "responses": {"200": _ok("roster", "AttendeeList")},
         }},
         "/events/{event_id}/attendees": {"get": {
-            "summary": _("Search the event's roster by name (diacritics and case ignored)"),
+            "summary": _("Search the event's roster by name (diacritics and case ignored); a host finds the "
+                         "people of their own units (anyone when the event allows walk-ins)"),
             "parameters": [{"name": "event_id", "in": "path", "required": True, "schema": {"type": "integer"}},
                            {"name": "q", "in": "query", "required": True, "schema": {"type": "string"}}],
             "responses": {"200": _ok("attendees", "AttendeeList")},
@@ -275,12 +276,15 @@ def _paths() -> dict[str, Any]:
             "description": _("A person is counted once per event. A second scan at the same point answers "
                              "`already_checked_in`; at another point `checked_in_elsewhere` with where and when. "
                              "`scanned_dt` is the real scan time of a delayed (offline) scan, accepted within "
-                             "the event's check-in window."),
+                             "the event's check-in window. A host checks in the people of their own units "
+                             "(`not_your_attendee` otherwise); when the operator allowed walk-ins from other units "
+                             "at the event, anyone on the roster, and the answer carries `walk_in: true`."),
             "parameters": [_point_param()], "requestBody": _json_body("AttendeeCheckin"),
             "responses": {"200": _ok("checked_in", "AttendeeAnswer"), **write_errors},
         }},
         "/points/{point_id}/headcount": {"post": {
-            "summary": _("Report the headcount (walk-ins included)"), "parameters": [_point_param()],
+            "summary": _("Report the headcount (walk-ins included); a cancelled or ended event answers `closed`"),
+            "parameters": [_point_param()],
             "requestBody": _json_body("Headcount"),
             "responses": {"200": _ok("headcount_saved", "PointAnswer"), **write_errors},
         }},
@@ -336,7 +340,9 @@ def _schemas() -> dict[str, Any]:
             "attendee": {"type": "object"}, "client_id": {"type": "string"},
             "scanned_dt": {"type": "string", "format": "date-time"},
             "recorded_dt": {"type": "string", "format": "date-time"},
-            "replay": {"type": "boolean"}}}]},
+            "replay": {"type": "boolean"},
+            "walk_in": {"type": "boolean", "description": "a person of another unit, checked in because the "
+                                                          "event allows walk-ins"}}}]},
         "AttendeeList": {"allOf": [{"$ref": "#/components/schemas/Answer"}, {"type": "object", "properties": {
             "attendees": {"type": "array", "items": {"type": "object", "properties": {
                 "id": {"type": "integer"}, "name": {"type": "string"},

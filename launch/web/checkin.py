@@ -144,8 +144,12 @@ def headcount(point_id: int):  # noqa: ANN201
 def connection_test(point_id: int):  # noqa: ANN201
     """Confirm the connection test."""
     point = _point_for_host(point_id)
-    result = checkin.confirm_connection_test(point, current_user)
-    flash(result.message, "success")
+    try:
+        result = checkin.confirm_connection_test(point, current_user)
+    except DomainError as exc:
+        flash(str(exc.message), "error")
+    else:
+        flash(result.message, "success")
     return redirect(url_for(".host", point_id=point_id))
 
 

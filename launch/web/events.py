@@ -198,10 +198,23 @@ def change_state(event_id: int):  # noqa: ANN201
     return redirect(url_for(".show", event_id=event.id))
 
 
+@bp.route("/<int:event_id>/walk-ins", methods=["POST"])
+@operator_required
+def walk_ins(event_id: int):  # noqa: ANN201
+    """Allow (allow=1) or stop (allow=0) walk-ins from other units at this event's points."""
+    event = events.get_event(event_id)
+    allow = request.form.get("allow") == "1"
+    if events.set_walk_ins(event, allow, actor=current_user):
+        flash(_("Walk-ins from other units are now allowed: hosts may check in anyone on the roster.") if allow
+              else _("Walk-ins stopped: hosts check in the people of their own units only."), "success")
+    return redirect(url_for(".show", event_id=event.id))
+
+
 @bp.route("/<int:event_id>/points", methods=["GET", "POST"])
 @login_required
 def points(event_id: int):  # noqa: ANN201
-    """Invited points: expected attendance and room/endpoint per point (operators adjust them)."""
+    """Invited points: expected attendance, room/endpoint, and the Zoom participant name and e-mail the
+    meeting is matched by, per point (operators adjust them)."""
     event = _get_visible(event_id)
     errors: list = []
     if request.method == "POST":
@@ -210,7 +223,7 @@ def points(event_id: int):  # noqa: ANN201
         rows: dict[int, dict[str, Any]] = {}
         for key, value in request.form.items():
             name, _sep, point_id = key.rpartition("-")
-            if name in ("expected_attendance", "vc_endpoint") and small_int(point_id) is not None:
+            if name in ("expected_attendance", *events.POINT_TEXTS) and small_int(point_id) is not None:
                 rows.setdefault(small_int(point_id), {})[name] = value
         try:
             changed = events.update_points(event, rows, actor=current_user)

@@ -211,7 +211,9 @@ def test_corrections_keep_history_and_change_totals_everywhere(campaign, users):
     data = svc.progress(campaign, now=L(2023, 8, 5, 18, 30))
     row = next(r for r in data["units"] if r.unit.code == "21046")
     assert row.values[campaign.metrics[0].id] == 45  # the correction replaced, not added
-    assert row.statuses[0] == "on_time"  # corrected after the cut-off, but first sent on time
+    assert second.is_late is True
+    # Corrected after the cut-off: the period is "late", as the host was told ("recorded as late").
+    assert row.statuses[0] == "late"
     assert data["totals"]["values"][campaign.metrics[0].id] == 45
     assert data["groups"][0].values[campaign.metrics[0].id] == 45
     headings, rows = svc.export_rows(campaign, "results", now=L(2023, 8, 5, 18, 30))

@@ -182,6 +182,8 @@ def cases(w: World) -> list[Case]:
              ok=frozenset({400})),
         Case("/events/<int:event_id>/points", "POST", f("/events/{event_id}/points"), OPERATORS,
              data={f"expected_attendance-{w.point_id}": "35"}),
+        Case("/events/<int:event_id>/walk-ins", "POST", f("/events/{event_id}/walk-ins"), OPERATORS,
+             data={"allow": "0"}),
         Case("/c/events/<int:event_id>/qr-sheet", "GET", f("/c/events/{event_id}/qr-sheet"), OPERATORS),
         Case("/c/events/<int:event_id>/points/<int:point_id>/qr.<any(png, svg):kind>", "GET",
              f("/c/events/{event_id}/points/{point_id}/qr.png"), OPERATORS),

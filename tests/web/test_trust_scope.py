@@ -1,6 +1,6 @@
 """Trust, round two (issue 16), beyond phase A: presence credentials and heartbeat throttling, a host's
 roster search limited to their units, Zoom participants that land on the right point, campaign reports
-that land on their unit. (What lives in the services issue 12 moves waits in pending_issue16_phase_b.py.)"""
+that land on their unit. (The items in the check-in, events and campaigns services: test_trust_pending.py.)"""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -186,8 +186,6 @@ def test_a_host_sees_only_the_people_of_their_units(app, launch_day, as_user):
     operator = as_user("operator")
     assert found(operator, "binh") | found(operator, "thanh") == {"Trần Thị Bình", "Lê Văn Thành"}
 
-
-# --- 11. a cancelled or ended event takes no more headcounts, problems or connection tests ---------------
 
 # --- campaign reports land on the unit they are for; a late correction says late ------------------------
 

@@ -60,19 +60,20 @@ def pct(value: int, target: int | None) -> float | None:
 
 
 def _read_reports(campaign: Campaign, units: dict[int, Unit]) -> tuple[dict, dict, dict]:
-    """(first version late? by (unit, period), current version by (unit, period),
-    unit -> period -> {metric: value} of the current versions), for the visible units."""
-    first_late: dict[tuple[int, int], bool] = {}
+    """(current version late? by (unit, period), current version by (unit, period),
+    unit -> period -> {metric: value} of the current versions), for the visible units.
+
+    The status follows the current version: a correction sent after the cut-off is "late", as its
+    sender was told ("recorded as late"), and the figures it carries are the late ones.
+    """
+    late: dict[tuple[int, int], bool] = {}
     versions: dict[tuple[int, int], int] = {}
-    for uid, pidx, version, is_late, superseded in db.session.execute(
-        select(ProgressReport.unit_id, ProgressReport.period_index, ProgressReport.version, ProgressReport.is_late,
-               ProgressReport.superseded_dt).where(ProgressReport.campaign_id == campaign.id)
+    for uid, pidx, version, is_late in db.session.execute(
+        select(ProgressReport.unit_id, ProgressReport.period_index, ProgressReport.version, ProgressReport.is_late)
+        .where(ProgressReport.campaign_id == campaign.id, ProgressReport.superseded_dt.is_(None))
     ).all():
-        if uid not in units:
-            continue
-        if version == 1:
-            first_late[(uid, pidx)] = is_late
-        if superseded is None:
+        if uid in units:
+            late[(uid, pidx)] = is_late
             versions[(uid, pidx)] = version
     by_period: dict[int, dict[int, dict[int, int]]] = defaultdict(lambda: defaultdict(dict))
     for uid, pidx, mid, value in db.session.execute(
@@ -82,12 +83,12 @@ def _read_reports(campaign: Campaign, units: dict[int, Unit]) -> tuple[dict, dic
     ).all():
         if uid in units:
             by_period[uid][pidx][mid] = value
-    return first_late, versions, by_period
+    return late, versions, by_period
 
 
-def _status(p: Period, reported: bool, first_late: bool, now: datetime) -> str:
+def _status(p: Period, reported: bool, late: bool, now: datetime) -> str:
     if reported:
-        return "late" if first_late else "on_time"
+        return "late" if late else "on_time"
     if p.start > now:
         return "upcoming"
     return "missing" if p.deadline <= now else "open"
@@ -99,10 +100,10 @@ def _unit_rows(campaign: Campaign, units: dict[int, Unit], all_periods: list[Per
     metrics, primary = list(campaign.metrics), primary_metric(campaign)
     target_map = targets(campaign, list(units))
     members = members_rolled_up()
-    first_late, versions, by_period = _read_reports(campaign, units)
+    late, versions, by_period = _read_reports(campaign, units)
     rows: list[UnitProgress] = []
     for uid, unit in sorted(units.items(), key=lambda kv: kv[1].code):
-        statuses = {p.index: _status(p, (uid, p.index) in versions, first_late.get((uid, p.index), False), now)
+        statuses = {p.index: _status(p, (uid, p.index) in versions, late.get((uid, p.index), False), now)
                     for p in all_periods}
         values = {m.id: sum(v.get(m.id, 0) for v in by_period[uid].values()) for m in metrics}
         row = UnitProgress(unit=unit, members=members.get(uid, 0), values=values,

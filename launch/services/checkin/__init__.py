@@ -2,7 +2,8 @@
 
 - `rules`: refusal codes and their HTTP status, the answer, the check-in window, the host's scope;
 - `site`: a point checks in by its QR code (or by hand), QR withdrawal, QR sheets printed;
-- `attendees`: a person checks in by badge or by name, once per event, retries answered once;
+- `attendees`: a person checks in by badge or by name, once per event, retries answered once; a host
+  checks in the people of their own units, others only as walk-ins the operator allowed;
 - `host_reports`: headcount, connection test, problems;
 - `queries`: one event point, an event's points, the points a host acts for.
 

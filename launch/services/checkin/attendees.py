@@ -23,11 +23,14 @@ from launch.services.checkin.rules import (
     CheckinRefused,
     CheckinResult,
     announce,
+    attendee_walk_in,
     audit_refusal,
     check_window,
     local_time,
     point_label,
     require_scope,
+    walk_in_answer,
+    was_walk_in,
 )
 from launch.services.roster import revoked_badge
 from launch.services.text import MAX_ID, row_id
@@ -63,7 +66,7 @@ def _accepted(row: AttendeeCheckin, *, replay: bool) -> CheckinResult:
         _("%(name)s is checked in.", name=attendee.full_name),
         {"attendee": _attendee_dict(attendee), "client_id": row.client_id, "checkin_id": row.id,
          "point_id": row.event_point_id, "scanned_dt": iso(row.scanned_dt), "recorded_dt": iso(row.recorded_dt),
-         "method": row.method, "replay": replay},
+         "method": row.method, "replay": replay, "walk_in": False},
     )
 
 
@@ -135,6 +138,7 @@ def check_in_attendee(point: EventPoint, user: User, *, client_id: str, badge: s
             announce(event_id, "attendee_checkin", point_id, {"replay": True})
             return result
         attendee = _resolve_attendee(point, badge, attendee_id)
+        walk_in = attendee_walk_in(point, user, attendee)  # the people of one's units, or allowed walk-ins
         scanned = parse_scanned_dt(scanned_dt, now=now)
         check_window(point.event, scanned)
     except (TokenError, CheckinRefused) as exc:
@@ -157,10 +161,13 @@ def check_in_attendee(point: EventPoint, user: User, *, client_id: str, badge: s
         db.session.flush()
     except IntegrityError as exc:
         return _lost_race(exc, row, badge)
-    data = {"attendee_id": attendee.id, "name": attendee.full_name, "method": method, "checkin_id": row.id}
+    data = {"attendee_id": attendee.id, "name": attendee.full_name, "method": method, "checkin_id": row.id,
+            "walk_in": walk_in}
     db.session.add(Activity(event_id=event_id, event_point_id=point_id, kind="attendee_checkin", created_dt=now,
                             data=data))
     result = _accepted(row, replay=False)  # built before the commit expires what it reads: no reloads
+    if walk_in:
+        walk_in_answer(result, attendee)
     db.session.commit()
     announce(event_id, "attendee_checkin", point_id, data)
     return result
@@ -214,4 +221,5 @@ def _replay(first: AttendeeCheckin, point_id: int, badge: str | None, attendee_i
             same_person = False
     if first.event_point_id != point_id or not same_person:
         raise CheckinRefused("client_id_reused", _("This scan id was already used for another scan."))
-    return _accepted(first, replay=True)
+    result = _accepted(first, replay=True)
+    return walk_in_answer(result, first.attendee) if was_walk_in(first) else result

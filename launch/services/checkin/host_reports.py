@@ -1,4 +1,5 @@
-"""The host's reports from the point: the headcount, the connection test, a problem for the IOC."""
+"""The host's reports from the point: the headcount, the connection test, a problem for the IOC.
+A cancelled or ended event takes none (`closed`): its wall and report no longer change."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -17,6 +18,7 @@ from launch.services.checkin.rules import (
     announce,
     local_time,
     point_state,
+    require_open,
     require_scope,
 )
 
@@ -24,6 +26,7 @@ from launch.services.checkin.rules import (
 def report_headcount(point: EventPoint, user: User, headcount: Any, *, now: datetime | None = None) -> CheckinResult:
     """Record (or correct) how many people are in the room, walk-ins included."""
     require_scope(point, user)
+    require_open(point.event)
     try:
         number = int(str(headcount).strip())
     except (TypeError, ValueError):
@@ -44,6 +47,7 @@ def report_headcount(point: EventPoint, user: User, headcount: Any, *, now: date
 def confirm_connection_test(point: EventPoint, user: User, *, now: datetime | None = None) -> CheckinResult:
     """The host confirms the connection test went well."""
     require_scope(point, user)
+    require_open(point.event)
     now = now or utcnow()
     point.connection_tested_dt = now
     data = {"by": user.display_name}
@@ -59,6 +63,7 @@ def report_problem(point: EventPoint, user: User, kind: str, text: str | None = 
                    now: datetime | None = None) -> CheckinResult:
     """A problem at the point (no audio, no video, no connection, other + text) for the IOC."""
     require_scope(point, user)
+    require_open(point.event)
     if text is not None and not isinstance(text, str):  # JSON numbers, lists, objects: not a description
         raise CheckinRefused("invalid_input", _("Describe the problem."))
     text = (text or "").strip()[:1000] or None

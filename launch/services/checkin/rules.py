@@ -1,7 +1,7 @@
 """What every check-in shares: the refusal codes and their HTTP status, the answer, the window, the scope.
 
 Refusal codes: invalid_token, expired, revoked, wrong_event, unknown_point, unknown_attendee,
-not_your_point, not_yet_open, closed, already_checked_in, checked_in_elsewhere, client_id_reused,
+not_your_point, not_your_attendee, not_yet_open, closed, already_checked_in, checked_in_elsewhere, client_id_reused,
 invalid_input, reason_required, operators_only. Token refusals are audited (`checkin.refused`) in
 their own commit, and nothing else is written.
 """
@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from launch.clock import iso
 from launch.extensions import db
-from launch.models import AttendeeCheckin, Event, EventPoint, User
+from launch.models import Attendee, AttendeeCheckin, Event, EventPoint, User
 from launch.services import audit
 from launch.services.access import can_act_for
 from launch.services.errors import DomainError
@@ -34,6 +34,7 @@ STATUS = {
     "unknown_point": 404,
     "unknown_attendee": 404,
     "not_your_point": 403,
+    "not_your_attendee": 403,
     "operators_only": 403,
     "wrong_event": 409,
     "not_yet_open": 409,
@@ -43,8 +44,9 @@ STATUS = {
     "client_id_reused": 409,
     "unknown_event": 404,
 }
-#: Refusals that are harmless answers, not security events: not audited.
-HARMLESS = {"already_checked_in", "checked_in_elsewhere", "invalid_input", "reason_required"}
+#: Refusals that are harmless answers, not security events: not audited. A person of another unit
+#: turned away is an everyday launch-day answer (people walk into the nearest point), and nothing is written.
+HARMLESS = {"already_checked_in", "checked_in_elsewhere", "invalid_input", "reason_required", "not_your_attendee"}
 #: A phone clock this far ahead of the server is trusted no further than "now".
 CLOCK_SKEW = timedelta(minutes=2)
 CLIENT_ID_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
@@ -121,6 +123,48 @@ def require_scope(point: EventPoint, user: User) -> None:
     if not can_act_for(user, point.unit_id):
         raise CheckinRefused("not_your_point", _("You are not a host of %(point)s.", point=point_label(point)),
                              point_id=point.id)
+
+
+def require_open(event: Event) -> None:
+    """Refuse (`closed`) a host's report to a cancelled or ended event: the wall and the report of an
+    event over must not change under the operator's feet."""
+    if event.state == "cancelled":
+        raise CheckinRefused("closed", _("This event was cancelled: it takes no more reports."))
+    if event.state == "ended":
+        raise CheckinRefused("closed", _("This event has ended: it takes no more reports."))
+
+
+def attendee_walk_in(point: EventPoint, user: User, attendee: Attendee) -> bool:
+    """False for a person of the user's own units; True for a walk-in from another unit, when the
+    operator allowed walk-ins at this event; otherwise refused (`not_your_attendee`).
+
+    A host checks in the people of their units only (issue 16): a host elsewhere checking someone in
+    would lock that person out of their own point (`checked_in_elsewhere`).
+    """
+    if attendee.unit_id is not None and can_act_for(user, attendee.unit_id):
+        return False
+    if point.event.allow_walk_ins:
+        return True
+    unit = attendee.unit.name if attendee.unit is not None else _("another unit")
+    raise CheckinRefused("not_your_attendee",
+                         _("%(name)s is on the roster of %(unit)s, not of your units: they check in at their own "
+                           "point. (The IOC can allow walk-ins from other units.)", name=attendee.full_name,
+                           unit=unit), attendee_id=attendee.id)
+
+
+def was_walk_in(row: AttendeeCheckin) -> bool:
+    """Whether a recorded check-in was a walk-in (for the replayed answer): the person is outside the
+    scope of the user who checked them in."""
+    attendee = row.attendee
+    return row.by_user is not None and not (attendee.unit_id is not None and can_act_for(row.by_user, attendee.unit_id))
+
+
+def walk_in_answer(result: CheckinResult, attendee: Attendee) -> CheckinResult:
+    """The answer to a walk-in's check-in says so, for the scanner and the phone."""
+    unit = attendee.unit.name if attendee.unit is not None else _("another unit")
+    result.data["walk_in"] = True
+    result.message = _("%(name)s is checked in as a walk-in from %(unit)s.", name=attendee.full_name, unit=unit)
+    return result
 
 
 def announce(event_id: int, kind: str, point_id: int | None, data: dict[str, Any]) -> None:

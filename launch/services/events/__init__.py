@@ -4,7 +4,7 @@
   ended; or cancelled);
 - `forms`: the event form, every input checked (reminder offsets, agenda, invited points, ...);
 - `queries`: one event, the events a user may see, invited points, the calendar, the tasks;
-- `operations`: creating and editing an event, its agenda, points and their settings;
+- `operations`: creating and editing an event, its agenda, points and their settings, walk-ins;
 - `lifecycle`: state changes by hand and on time, cancelling, the plan of tasks, absence;
 - `readiness`: the points' readiness, live and stored at the readiness tasks;
 - `notices`: what the hosts are told (reminders, a move, a cancellation).
@@ -23,7 +23,7 @@ from launch.services.events.lifecycle import (
     transition,
 )
 from launch.services.events.notices import reminder_text, send_reminders
-from launch.services.events.operations import create_event, update_event, update_points
+from launch.services.events.operations import POINT_TEXTS, create_event, set_walk_ins, update_event, update_points
 from launch.services.events.queries import (
     calendar_month,
     can_view,
@@ -54,10 +54,10 @@ from launch.services.events.states import (
 )
 
 __all__ = [
-    "CHECKS", "CHECK_LABELS", "MANUAL_MOVES", "MAX_OFFSETS", "PERISHABLE_TASKS", "STAGE_LABELS", "STATE_LABELS",
-    "STATE_ORDER", "TASK_LABELS", "TERMINAL_STATES", "Verdict", "agenda_text", "calendar_month", "can_view",
-    "cancel_event", "change_state", "create_event", "flag_absent", "format_offset", "get_event", "invited_points",
-    "may_advance", "parse_agenda_text", "parse_offsets", "plan", "province_unit", "readiness", "record_readiness",
-    "reminder_text", "send_reminders", "stored_readiness", "sync_tasks", "tasks_of", "transition", "upcoming_for",
-    "update_event", "update_points", "user_points", "visible_events_query",
+    "CHECKS", "CHECK_LABELS", "MANUAL_MOVES", "MAX_OFFSETS", "PERISHABLE_TASKS", "POINT_TEXTS", "STAGE_LABELS",
+    "STATE_LABELS", "STATE_ORDER", "TASK_LABELS", "TERMINAL_STATES", "Verdict", "agenda_text", "calendar_month",
+    "can_view", "cancel_event", "change_state", "create_event", "flag_absent", "format_offset", "get_event",
+    "invited_points", "may_advance", "parse_agenda_text", "parse_offsets", "plan", "province_unit", "readiness",
+    "record_readiness", "reminder_text", "send_reminders", "set_walk_ins", "stored_readiness", "sync_tasks", "tasks_of",
+    "transition", "upcoming_for", "update_event", "update_points", "user_points", "visible_events_query",
 ]

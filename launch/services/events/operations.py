@@ -5,6 +5,7 @@ tell the hosts and move the campaigns counted from the event.
 """
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,6 +22,7 @@ from launch.services.events.forms import int_in, refuse
 from launch.services.events.lifecycle import run_after_commit, sync_tasks, transition
 from launch.services.events.notices import notify_hosts_moved
 from launch.services.events.states import TERMINAL_STATES
+from launch.services.text import fold
 
 
 def _apply_agenda(event: Event, agenda: list[dict[str, Any]]) -> None:
@@ -153,8 +155,53 @@ def update_event(event: Event, data: dict[str, Any], *, actor: User | None = Non
     return event
 
 
+#: The per-point settings an operator edits on the points page, and how long each may be.
+POINT_TEXTS = {"vc_endpoint": 300, "meeting_name": 200, "meeting_email": 200}
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _point_text(point: EventPoint, key: str, raw: Any, errors: list[FieldError]) -> int:
+    """Apply one text setting of a point (room or endpoint, Zoom participant name or e-mail); 1 if it changed."""
+    value = " ".join(str(raw or "").split()) or None
+    name = point.unit.name
+    if value and len(value) > POINT_TEXTS[key]:
+        errors.append(FieldError("too_long", {
+            "vc_endpoint": _("%(name)s: the room or endpoint is too long.", name=name),
+            "meeting_name": _("%(name)s: the Zoom participant name is too long.", name=name),
+            "meeting_email": _("%(name)s: the Zoom e-mail is too long.", name=name)}[key], "points"))
+        return 0
+    if key == "meeting_email" and value and not EMAIL_RE.match(value):
+        errors.append(FieldError("bad_email", _("%(name)s: the Zoom e-mail is not an e-mail address.", name=name),
+                                 "points"))
+        return 0
+    if value == getattr(point, key):
+        return 0
+    setattr(point, key, value)
+    return 1
+
+
+def _unique_meeting_names(points: list[EventPoint], errors: list[FieldError]) -> None:
+    """Two points of one event with one Zoom name or e-mail could never be told apart (the matching
+    refuses to guess): refused, naming both points."""
+    for key, norm, message in (
+            ("meeting_name", fold, _("%(a)s and %(b)s have the same Zoom participant name: give each point its own.")),
+            ("meeting_email", lambda v: v.strip().casefold(),
+             _("%(a)s and %(b)s have the same Zoom e-mail: give each point its own."))):
+        seen: dict[str, EventPoint] = {}
+        for point in points:
+            value = getattr(point, key)
+            if not value:
+                continue
+            other = seen.setdefault(norm(value), point)
+            if other is not point:
+                errors.append(FieldError("duplicate_" + key, message % {"a": other.unit.name, "b": point.unit.name},
+                                         "points"))
+
+
 def update_points(event: Event, rows: dict[int, dict[str, Any]], *, actor: User | None = None) -> int:
-    """Per-event expected attendance and room/endpoint of points ({point_id: {...}}); returns how many changed."""
+    """Per-event settings of points ({point_id: {...}}): expected attendance, room/endpoint, and the Zoom
+    participant name and e-mail that the meeting's webhooks are matched by. Returns how many changed;
+    refused, nothing is saved."""
     if event.state in TERMINAL_STATES:
         raise DomainError("event_locked", _("An ended or cancelled event can no longer be edited."), status=409)
     points = {p.id: p for p in event.points}
@@ -173,14 +220,8 @@ def update_points(event: Event, rows: dict[int, dict[str, Any]], *, actor: User 
             elif number != point.expected_attendance:
                 point.expected_attendance = number
                 changed += 1
-        if "vc_endpoint" in values:
-            endpoint = (values["vc_endpoint"] or "").strip() or None
-            if endpoint and len(endpoint) > 300:
-                errors.append(FieldError("too_long", _("%(name)s: the room or endpoint is too long.",
-                                                       name=point.unit.name), "points"))
-            elif endpoint != point.vc_endpoint:
-                point.vc_endpoint = endpoint
-                changed += 1
+        changed += sum(_point_text(point, key, values[key], errors) for key in POINT_TEXTS if key in values)
+    _unique_meeting_names(list(points.values()), errors)
     if errors:
         db.session.rollback()
         refuse(errors)
@@ -189,3 +230,18 @@ def update_points(event: Event, rows: dict[int, dict[str, Any]], *, actor: User 
                      target=event)
     db.session.commit()
     return changed
+
+
+def set_walk_ins(event: Event, allow: bool, *, actor: User | None = None) -> bool:
+    """Allow (or stop) walk-ins from other units: hosts then find and check in anyone on the event's
+    roster, not only the people of their own units. Audited; returns whether it changed."""
+    if event.state in TERMINAL_STATES:
+        raise DomainError("event_locked", _("An ended or cancelled event can no longer be edited."), status=409)
+    allow = bool(allow)
+    if event.allow_walk_ins == allow:
+        return False
+    event.allow_walk_ins = allow
+    audit.record("event.walk_ins", f"event {event.id}: walk-ins from other units {'allowed' if allow else 'stopped'}",
+                 user=actor, target=event, details={"allow": allow})
+    db.session.commit()
+    return True
