@@ -6,6 +6,8 @@ from datetime import timedelta
 from launch.clock import utcnow
 from launch.extensions import db
 from launch.services import events
+from tests.support.checkin import add_attendee
+from tests.support.factories import make_event
 
 
 def test_an_event_ended_early_leaves_the_upcoming_events(as_user, users):
@@ -22,3 +24,12 @@ def test_an_event_ended_early_leaves_the_upcoming_events(as_user, users):
     assert event.title not in op.get("/events/?when=upcoming").get_data(as_text=True)
     assert event.title in op.get("/events/?when=past").get_data(as_text=True)
     assert event not in events.upcoming_for(users["commune_host"])
+
+
+def test_a_new_badge_asks_first_because_the_printed_one_stops_working(as_user):
+    event = make_event(unit_codes=["21046"])
+    add_attendee(event, "21046", name="Trần Thị Bình")
+    html = as_user("operator").get(f"/c/events/{event.id}/roster").get_data(as_text=True)
+    form = html[html.index("reissue-badge"):]
+    form = form[:form.index(">")]
+    assert 'data-confirm="Cấp thẻ mới cho Trần Thị Bình? Thẻ đã in trước đó' in form
