@@ -33,3 +33,15 @@ def test_a_new_badge_asks_first_because_the_printed_one_stops_working(as_user):
     form = html[html.index("reissue-badge"):]
     form = form[:form.index(">")]
     assert 'data-confirm="Cấp thẻ mới cho Trần Thị Bình? Thẻ đã in trước đó' in form
+
+
+def test_the_readiness_page_says_why_a_stage_is_not_taken(as_user, users):
+    start = utcnow() + timedelta(days=1)
+    event = events.create_event({"title": "Kiểm tra ngắn", "start": start, "end": start + timedelta(hours=1),
+                                 "test_window_minutes": 10, "invite": {"mode": "all"}},
+                                actor=users["operator"], publish=True)
+    html = as_user("viewer").get(f"/events/{event.id}/readiness").get_data(as_text=True)
+    t15 = html[html.index('data-stage="t15"'):]
+    assert "Không thực hiện riêng: kiểm tra kết nối bắt đầu 10 phút trước giờ khai mạc" in t15
+    window = html[html.index('data-stage="test_window"'):html.index('data-stage="t15"')]
+    assert "data-not-planned" not in window
