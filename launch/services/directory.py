@@ -10,12 +10,16 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, case, or_, select
 
 from launch.extensions import db
-from launch.models import Unit, User
+from launch.models import Event, EventPoint, Unit, User
 from launch.models.units import DIVISION_TYPES, LEVELS, PARENT_LEVEL
 from launch.services import audit
 from launch.services.csvfile import LineError, csv_lines, decode_csv_bytes, open_csv, refused
 from launch.services.errors import NotFound, ValidationFailed
 from launch.services.text import fold
+from launch.signals import wall_change
+
+#: Events that still read the directory: a change of a unit reaches their points and open walls.
+_OVER = ("ended", "cancelled")
 
 #: The bundled directory: Quảng Ngãi as of the 28 July 2023 launch (see launch/data/README.md).
 #: Province first, then districts, then communes.
@@ -198,6 +202,7 @@ def import_directory(data: bytes | str, *, actor: User | None = None, source: st
                 result.changed_codes.append(unit.code)
             else:
                 result.unchanged += 1
+        open_points = _open_points(by_code[c].id for c in result.changed_codes) if result.updated else []
         if result.created or result.updated:
             audit.record(
                 "directory.imported",
@@ -209,7 +214,23 @@ def import_directory(data: bytes | str, *, actor: User | None = None, source: st
     except Exception:
         db.session.rollback()
         raise
+    _tell_walls(open_points)
     return result
+
+
+def _open_points(unit_ids: Any) -> list[EventPoint]:
+    """The points these units hold in events not yet over (scheduled, testing, live, or drafts)."""
+    ids = [i for i in unit_ids if i is not None]
+    if not ids:
+        return []
+    return list(db.session.scalars(select(EventPoint).join(Event, Event.id == EventPoint.event_id)
+                                   .where(EventPoint.unit_id.in_(ids), Event.state.not_in(_OVER))))
+
+
+def _tell_walls(points: list[EventPoint]) -> None:
+    """After the commit: the open walls of those events redraw the points (name, host, phone)."""
+    for event_id, point_id in sorted({(p.event_id, p.id) for p in points}):
+        wall_change(event_id, "directory", point_id=point_id)
 
 
 def import_bundled_directory(actor: User | None = None) -> ImportResult:
@@ -278,6 +299,13 @@ def update_unit(unit: Unit, data: dict[str, Any], *, actor: User | None = None) 
     if errors:
         raise ValidationFailed("invalid_unit", _("The unit was not saved."), errors=errors)
     changes = {k: [getattr(unit, k), v] for k, v in clean.items() if getattr(unit, k) != v}
+    open_points = _open_points([unit.id]) if changes else []
+    if "expected_attendance" in changes:
+        # Events not yet over expect the new number, unless the event set its own for this point.
+        old, new = changes["expected_attendance"]
+        for point in open_points:
+            if point.expected_attendance == (old or 0):
+                point.expected_attendance = new or 0
     if changes:
         audit.record(
             "unit.updated",
@@ -289,4 +317,5 @@ def update_unit(unit: Unit, data: dict[str, Any], *, actor: User | None = None) 
         for key, (_old, new) in changes.items():
             setattr(unit, key, new)
     db.session.commit()
+    _tell_walls(open_points)
     return list(changes)
