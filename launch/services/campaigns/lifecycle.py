@@ -15,7 +15,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select, update
 
-from launch.clock import to_local, utcnow
+from launch.clock import iso, to_local, utcnow
 from launch.extensions import db
 from launch.models import Event, ScheduledTask, User
 from launch.models.campaigns import (
@@ -90,7 +90,8 @@ def follow_event(event: Event, *, actor: User | None = None, now: datetime | Non
         schedule_tasks(campaign, now)
         audit.record("campaign.moved", f"campaign {campaign.name}: {old} -> "
                      f"{to_local(start):%d/%m/%Y %H:%M} - {to_local(end):%d/%m/%Y %H:%M} (its launch moved)",
-                     user=actor, target=campaign, details={"event_id": event.id})
+                     user=actor, target=campaign,
+                     details={"event_id": event.id, "start": iso(start), "end": iso(end)})
         moved.append(campaign)
     return moved
 

@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from launch.clock import to_local, utcnow
+from launch.clock import iso, to_local, utcnow
 from launch.extensions import db
 from launch.models import Unit, User
 from launch.models.campaigns import (
@@ -81,7 +81,9 @@ def save_campaign(data: dict[str, Any], *, campaign: Campaign | None = None, act
                  f"campaign {campaign.name}: {len(wanted)} {campaign.reporting_level} units, "
                  f"{to_local(campaign.start_dt):%d/%m/%Y %H:%M} - {to_local(campaign.end_dt):%d/%m/%Y %H:%M}",
                  user=actor, target=campaign,
-                 details={"template": campaign.template, "metrics": [m["key"] for m in clean["metrics"]]})
+                 details={"template": campaign.template, "metrics": [m["key"] for m in clean["metrics"]],
+                          "units": len(wanted), "level": campaign.reporting_level,
+                          "start": iso(campaign.start_dt), "end": iso(campaign.end_dt)})
     db.session.commit()
     return campaign
 
