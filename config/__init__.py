@@ -159,6 +159,9 @@ class Config:
     SCHEDULER_SWEEP_SECONDS = 5
     #: A reminder found late (e.g. after a restart) is still sent within this many minutes.
     SCHEDULER_MISFIRE_GRACE_MINUTES = 30
+    #: Campaigns remind the hosts of units that have not reported this long before each cut-off
+    #: (as well as at the cut-off); 0 sends no reminder before.
+    CAMPAIGN_REMIND_BEFORE_MINUTES = 120
 
     # Public address used in QR codes and links sent outside the app.
     PUBLIC_BASE_URL = "http://127.0.0.1:5000"
@@ -211,7 +214,7 @@ class Config:
             out["MAIL_FROM"] = os.environ["MAIL_FROM"]
         # Scheduler timing (the scheduler process reads them too: sweep period, misfire grace, task lease).
         for key in ("SCHEDULER_SWEEP_SECONDS", "SCHEDULER_MISFIRE_GRACE_MINUTES", "SCHEDULER_TASK_LEASE_SECONDS",
-                    "PRESENCE_SWEEP_SECONDS"):
+                    "PRESENCE_SWEEP_SECONDS", "CAMPAIGN_REMIND_BEFORE_MINUTES"):
             if os.environ.get(key):
                 out[key] = _env_int(key, 0)
         out["SOCKETIO_ASYNC_MODE"] = socketio_async_mode()

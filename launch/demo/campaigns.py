@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from launch.clock import to_local, utcnow
 from launch.extensions import db
-from launch.models import Unit, User
+from launch.models import Event, Unit, User
 from launch.models.campaigns import Campaign, ProgressReport
 from launch.services.campaigns import local_midnight, periods, save_campaign, targets, template_defaults, write_report
 from launch.services.teams import import_teams
@@ -120,7 +120,9 @@ def seed_demo(operator: User | None, now: datetime | None = None) -> None:
 
     if not db.session.scalar(select(Campaign.id).where(Campaign.template == "seven_in_seven").limit(1)):
         data = template_defaults("seven_in_seven", now)
-        if data.get("anchor_event_id") is None:
+        anchor = db.session.get(Event, data["anchor_event_id"]) if data.get("anchor_event_id") else None
+        # No launch, or one whose 7 days are over (demo data loaded long after): the 7 days from today.
+        if anchor is None or local_midnight(to_local(anchor.start_dt).date() + timedelta(days=7)) <= now:
             today = to_local(now).date()
             data.update(date_mode="dates", start=local_midnight(today), end=local_midnight(today + timedelta(days=7)))
         data["name"] = "Mỗi thành viên Tổ CNSCĐ hướng dẫn 7 người dân trong 7 ngày"

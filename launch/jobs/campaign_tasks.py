@@ -4,6 +4,7 @@ Each handler reads its task, checks the campaign still wants the work, and calls
 service; it never commits nor publishes (the runner commits, then calls what it returns).
 
 - `campaign.open` / `campaign.close`: at its start and end (the close sends the final summary);
+- `campaign.remind_before` {"period"}: before a period's cut-off, the hosts of units not yet reported;
 - `campaign.remind` {"period"}: at a period's cut-off, the hosts of units that have not reported;
 - `campaign.escalate` {"period"}: a delay later, each district's hosts (or the operators);
 - `campaign.summary` {"period"}: at a period's end, the figures to the operators.
@@ -54,13 +55,18 @@ def run_close(task: ScheduledTask, now: datetime) -> list:
     return campaigns.close_campaign(campaign, now, task=task)
 
 
-def _chase(task: ScheduledTask, now: datetime, *, escalate: bool) -> list:
+def _chase(task: ScheduledTask, now: datetime, *, escalate: bool = False, before: bool = False) -> list:
     campaign, period = _period(task)
     if period is None:
         return []
-    missing = campaigns.chase_missing(campaign, period, now, escalate=escalate, task=task)
+    missing = campaigns.chase_missing(campaign, period, now, escalate=escalate, before=before, task=task)
     task.payload = {**(task.payload or {}), "missing": [u.code for u in missing]}
     return []
+
+
+def run_remind_before(task: ScheduledTask, now: datetime) -> list:
+    """Before a period's cut-off: remind the hosts of every unit that has not reported yet."""
+    return _chase(task, now, before=True)
 
 
 def run_remind(task: ScheduledTask, now: datetime) -> list:

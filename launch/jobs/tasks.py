@@ -64,6 +64,7 @@ HANDLERS: dict[str, Job] = {
     "event.absence": Job(event_tasks.run_absence),
     "campaign.open": Job(campaign_tasks.run_open),
     "campaign.close": Job(campaign_tasks.run_close),
+    "campaign.remind_before": Job(campaign_tasks.run_remind_before, perishable=True),
     "campaign.remind": Job(campaign_tasks.run_remind, perishable=True),
     "campaign.escalate": Job(campaign_tasks.run_escalate, perishable=True),
     "campaign.summary": Job(campaign_tasks.run_summary),

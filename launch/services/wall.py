@@ -10,6 +10,7 @@ check-in page is connected: its last heartbeat is younger than PRESENCE_TIMEOUT_
 """
 from __future__ import annotations
 
+import zlib
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -150,7 +151,15 @@ def _tile(point: EventPoint, unit: Unit, group: Node, n_attendees: int | None, p
         "host_phone": unit.host_phone or "",
     }
     tile["status"] = tile_status(tile)
+    tile["facts"] = facts_mark(tile)
     return tile
+
+
+def facts_mark(tile: dict[str, Any]) -> str:
+    """A short fingerprint of a tile's static fields, carried by deltas too: a wall that sees it change
+    (the directory edited a name, host or phone during the event) takes a fresh snapshot."""
+    text = "\x1f".join(str(tile.get(k)) for k in sorted(STATIC_TILE_KEYS))
+    return format(zlib.crc32(text.encode("utf-8")), "08x")
 
 
 def load_tiles(event: Event, point_ids: set[int] | None = None, now: datetime | None = None) -> list[dict[str, Any]]:

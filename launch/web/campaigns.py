@@ -105,10 +105,10 @@ def new():  # noqa: ANN201
     if request.method == "POST":
         data = _form_data(request.form)
         try:
-            campaign = svc.save_campaign(data, actor=current_user)
+            campaign = svc.save_campaign(data, actor=current_user, confirm_over=request.form.get("confirm_over") == "1")
         except ValidationFailed as exc:
             flash(str(exc.message), "error")
-            return _render_form(data, exc.errors, status=400)
+            return _render_form(data, exc.errors, status=exc.status)
         flash(_("Campaign created."), "success")
         return redirect(url_for(".dashboard", campaign_id=campaign.id))
     template = request.args.get("template")
@@ -129,10 +129,11 @@ def edit(campaign_id: int):  # noqa: ANN201
         data = _form_data(request.form)
         data["template"] = campaign.template
         try:
-            svc.save_campaign(data, campaign=campaign, actor=current_user)
+            svc.save_campaign(data, campaign=campaign, actor=current_user,
+                              confirm_over=request.form.get("confirm_over") == "1")
         except ValidationFailed as exc:
             flash(str(exc.message), "error")
-            return _render_form(data, exc.errors, campaign=campaign, status=400)
+            return _render_form(data, exc.errors, campaign=campaign, status=exc.status)
         flash(_("Saved."), "success")
         return redirect(url_for(".dashboard", campaign_id=campaign.id))
     return _render_form(svc.campaign_form_data(campaign), [], campaign=campaign)

@@ -180,6 +180,7 @@ def readiness(event_id: int):  # noqa: ANN201
         mine = {p.id for p in events.user_points(current_user, event)}
         stored = {stage: [r for r in rows if r.event_point_id in mine] for stage, rows in stored.items()}
     return render_template("events/readiness.html", event=event, stored=stored, stage_labels=events.STAGE_LABELS,
+                           stage_notes=events.stage_notes(event),
                            check_labels=events.CHECK_LABELS, checks=events.CHECKS,
                            state_labels=events.STATE_LABELS)
 

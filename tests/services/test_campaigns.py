@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from launch.clock import as_utc, utcnow
+from launch.clock import as_utc, to_local, utcnow
 from launch.demo import campaigns as demo_campaigns
 from launch.extensions import db
 from launch.jobs.tasks import run_due_tasks
@@ -99,6 +99,7 @@ def test_created_campaign_has_periods_units_targets_and_tasks(campaign):
     assert t[(uid("21046"), cashless)] == 20
     kinds = sorted(db.session.scalars(select(ScheduledTask.kind).where(ScheduledTask.campaign_id == campaign.id)))
     assert kinds == sorted(["campaign.open", "campaign.close"] + ["campaign.remind"] * 3 + ["campaign.escalate"] * 3
+                           + ["campaign.remind_before"] * 3
                            + ["campaign.summary"] * 2)
     assert db.session.scalar(select(AuditEntry).where(AuditEntry.action == "campaign.created")).user_id is not None
 
@@ -115,11 +116,40 @@ def test_seven_in_seven_template_anchors_to_the_launch(users, teams):
 
 
 def test_peak_plan_template_is_mo_duc_weekly(users, teams):
-    c = svc.save_campaign(svc.template_defaults("peak_30_days"), actor=users["operator"], now=L(2023, 8, 1, 0, 0))
+    now = L(2023, 8, 5, 7, 0)
+    c = svc.save_campaign(svc.template_defaults("peak_30_days", now), actor=users["operator"], now=now)
     assert {cu.unit.parent.code for cu in c.units} == {"533"} and len(c.units) == 13
     periods = svc.periods(c)
     assert periods[0].label == "05/08–11/08/2023" and periods[-1].last_day.isoformat() == "2023-09-05"
     assert c.metrics[0].key == "online_applications" and c.metrics[0].target_value == 300
+
+
+def test_peak_plan_template_starts_at_the_launch_or_today_never_in_the_past(users, teams):
+    """Left unchanged, the template makes a campaign that is not over: 32 days from the launch's date,
+    or from today once the launch is past (it pre-filled 05/08-06/09/2023 whatever the year)."""
+    data = svc.template_defaults("peak_30_days", L(2026, 11, 29, 15, 0))
+    assert (data["start"], data["end"]) == (datetime(2026, 11, 29), datetime(2026, 12, 31))
+    make_event(start_dt=L(2026, 12, 3, 8, 0))
+    data = svc.template_defaults("peak_30_days", L(2026, 11, 29, 15, 0))
+    assert (data["start"], data["end"]) == (datetime(2026, 12, 3), datetime(2027, 1, 4))
+    data = svc.template_defaults("peak_30_days", L(2027, 2, 1, 9, 0))  # the launch is past: from today
+    assert data["start"] == datetime(2027, 2, 1)
+    c = svc.save_campaign(data, actor=users["operator"], now=L(2027, 2, 1, 9, 0))
+    assert c.state != "closed"
+
+
+def test_a_campaign_already_over_asks_first(users, teams):
+    now = L(2026, 11, 29, 15, 0)
+    data = {**svc.template_defaults("peak_30_days", now), "start": "2023-08-05T00:00", "end": "2023-09-06T00:00"}
+    with pytest.raises(ValidationFailed) as refused:
+        svc.save_campaign(data, actor=users["operator"], now=now)
+    assert refused.value.code == "campaign_over" and "06/09/2023 00:00" in str(refused.value.message)
+    assert db.session.scalar(select(func.count()).select_from(Campaign)) == 0  # nothing saved
+    c = svc.save_campaign(data, actor=users["operator"], now=now, confirm_over=True)
+    assert c.state == "closed"
+    # Saving it again (a typo in its name) does not ask again: it was over already.
+    svc.save_campaign({**svc.campaign_form_data(c), "name": "Kế hoạch 2023"}, campaign=c, now=now)
+    assert c.name == "Kế hoạch 2023"
 
 
 @pytest.mark.parametrize(
@@ -249,6 +279,31 @@ def test_target_overrides(campaign, users):
 
 
 # ------------------------------------------------------------------ the whole life, controlled clock
+
+
+def test_hosts_are_reminded_before_the_cut_off_while_there_is_time(campaign, users, make_user):
+    """Two hours (CAMPAIGN_REMIND_BEFORE_MINUTES) before each cut-off, the hosts of the units that have
+    not reported yet are told when it is due; those who reported are not."""
+    chost, thuan_host = users["commune_host"], make_user("host", units=["21043"], username="thuanhost")
+    due = sorted(db.session.scalars(select(ScheduledTask.due_dt).where(
+        ScheduledTask.campaign_id == campaign.id, ScheduledTask.kind == "campaign.remind_before")))
+    assert due == [L(2023, 8, d, 15, 0) for d in (5, 6, 7)]
+    run_due_tasks(L(2023, 8, 5, 0, 0))
+    svc.submit_report(campaign, uid("21046"), 0, values(campaign, 40), user=chost, now=L(2023, 8, 5, 14, 0))
+    run_due_tasks(L(2023, 8, 5, 15, 0))
+    assert notices(chost, "campaign.remind_before") == []
+    [before] = notices(thuan_host, "campaign.remind_before")
+    assert "Xã Bình Thuận" in before.body and "05/08/2023 17:00" in before.body
+    assert notices(thuan_host, "campaign.remind") == []  # the cut-off's own reminder comes at 17:00
+
+
+@pytest.mark.parametrize(("minutes", "due"), [(0, []), (60, [16, 16, 16])])
+def test_the_reminder_before_the_cut_off_is_configurable(app, users, teams, minutes, due):
+    app.config["CAMPAIGN_REMIND_BEFORE_MINUTES"] = minutes
+    c = svc.save_campaign(campaign_data(), actor=users["operator"], now=BEFORE)
+    times = sorted(db.session.scalars(select(ScheduledTask.due_dt).where(
+        ScheduledTask.campaign_id == c.id, ScheduledTask.kind == "campaign.remind_before")))
+    assert [to_local(t).hour for t in times] == due
 
 
 def test_whole_life_of_a_campaign(campaign, users, make_user):

@@ -182,3 +182,51 @@ def test_small_int_refuses_what_int_would_crash_on(text, expected):
     from launch.services.text import small_int
 
     assert small_int(text) == expected
+
+
+def test_directory_edits_reach_events_not_yet_over_and_their_open_walls(users, monkeypatch):
+    """A host's new phone during the event shows on the open walls; a new expected attendance reaches
+    the events not yet over, unless the event set its own number for that point."""
+    from launch.realtime import snapshots
+    from launch.services import wall
+    from tests.support.checkin import capture_announcements
+    from tests.support.factories import make_event, point_of
+
+    live = make_event(state="live", unit_codes=["21046", "21043"])
+    adjusted = make_event(title="Hội nghị", unit_codes=["21046"])
+    over = make_event(state="ended", title="Đã xong", unit_codes=["21046"])
+    point_of(adjusted, "21046").expected_attendance = 75  # the event's own number
+    db.session.commit()
+    before = {t["code"]: t for t in snapshots.snapshot(live.id)["tiles"]}["21046"]
+    calls = capture_announcements(monkeypatch)
+    unit = db.session.scalar(select(Unit).where(Unit.code == "21046"))
+    unit.expected_attendance = 40
+    point_of(live, "21046").expected_attendance = point_of(over, "21046").expected_attendance = 40  # as invited
+    db.session.commit()
+
+    svc.update_unit(unit, {"host_phone": "0905 777 888", "expected_attendance": "250"}, actor=users["operator"])
+
+    told = {(event_id, point_id) for event_id, kind, point_id, _data in calls if kind == "directory"}
+    assert told == {(live.id, point_of(live, "21046").id), (adjusted.id, point_of(adjusted, "21046").id)}
+    assert point_of(live, "21046").expected_attendance == 250
+    assert point_of(adjusted, "21046").expected_attendance == 75  # kept: set for this event
+    assert point_of(over, "21046").expected_attendance == 40  # an ended event keeps what it had
+    # The delta the open wall gets carries the tile's new fingerprint: wall.js takes a snapshot.
+    [delta] = [d for d in wall.build_deltas(live.id, {point_of(live, "21046").id}) if d["district_id"] is None]
+    [tile] = delta["tiles"]
+    assert "host_phone" not in tile and tile["facts"] != before["facts"]
+    after = {t["code"]: t for t in snapshots.snapshot(live.id)["tiles"]}["21046"]
+    assert after["host_phone"] == "0905 777 888" and after["facts"] == tile["facts"]
+
+
+def test_a_directory_import_tells_the_open_walls_of_the_units_it_changed(users, monkeypatch):
+    from tests.support.checkin import capture_announcements
+    from tests.support.factories import make_event, point_of
+
+    live = make_event(state="live", unit_codes=["21046", "21043"])
+    calls = capture_announcements(monkeypatch)
+    unit = db.session.scalar(select(Unit).where(Unit.code == "21046"))
+    parent = unit.parent.code
+    svc.import_directory(HEADER.rstrip("\n") + ",host_phone\n"
+                         f"21046,{unit.name},commune,{unit.division_type},{parent},0912 345 678\n")
+    assert [(e, p) for e, kind, p, _d in calls if kind == "directory"] == [(live.id, point_of(live, "21046").id)]

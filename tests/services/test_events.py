@@ -224,6 +224,37 @@ def test_readiness_verdicts_are_stored_at_the_window_and_t15(published, users):
                              .where(ReadinessCheck.stage == "t15")) == 186
 
 
+def test_readiness_notices_say_what_is_missing_not_what_is_done(published, users):
+    """"Còn thiếu: Đã có người phụ trách" read as if the point had a host: the lists now name what is to do."""
+    bt = point_of(published, "21046")  # a host account, no phone, no test, no QR
+    run_due_tasks(START - timedelta(minutes=60))
+    notice = db.session.scalar(select(Notification).where(Notification.user_id == users["operator"].id,
+                                                          Notification.channel_kind == "inapp"))
+    line = next(x for x in notice.body.splitlines() if x.startswith(f"- {bt.unit.name}:"))
+    assert line == (f"- {bt.unit.name}: chưa có số điện thoại liên hệ, chưa xác nhận kiểm tra kết nối, "
+                    "chưa in phiếu QR")
+    assert "Đã có người phụ trách" not in notice.body and "Còn phải làm:" in notice.body
+    run_due_tasks(START - timedelta(minutes=15))  # the reminder to the hosts too
+    reminder = db.session.scalar(select(Notification).where(
+        Notification.user_id == users["commune_host"].id, Notification.channel_kind == "inapp",
+        Notification.subject.contains("15")))
+    assert f"- {bt.unit.name}: chưa có số điện thoại liên hệ, chưa xác nhận" in reminder.body
+
+
+def test_a_short_test_window_takes_no_separate_t15_check(users):
+    """A connection test opening 10 minutes before the start: its check at the opening is the last one;
+    no T-15 check is planned, and the readiness page says why instead of "not taken yet" for ever."""
+    event = events.create_event(base(test_window_minutes="10"), actor=users["operator"], now=NOW, publish=True)
+    stages = [t.payload["stage"] for t in tasks(event, "event.readiness")]
+    assert stages == ["test_window"] and events.readiness_stages(event) == {
+        "test_window": START - timedelta(minutes=10)}
+    assert "10 phút" in events.stage_notes(event)["t15"]
+    none = events.create_event(base(test_window_minutes="0", title="Không kiểm tra"), actor=users["operator"],
+                               now=NOW, publish=True)
+    assert [t.payload["stage"] for t in tasks(none, "event.readiness")] == ["t15"]
+    assert set(events.stage_notes(none)) == {"test_window"}
+
+
 def test_reminders_go_to_the_hosts_once_at_each_offset(published, users):
     event = published
     run_due_tasks(START - timedelta(hours=24))

@@ -224,7 +224,10 @@ def test_operator_creates_campaign_by_form(users, as_user):
     assert b'data-code="end_before_start"' in resp.data and b'data-code="bad_target"' in resp.data
     assert db.session.scalar(select(func.count()).select_from(Campaign)) == 0
     form.update({"end": "2023-09-10T00:00", "metric-0-value": "2"})
-    resp = operator.post("/campaigns/new", data=form)
+    resp = operator.post("/campaigns/new", data=form)  # its period is over: the form asks first
+    assert resp.status_code == 409 and b'data-code="campaign_over"' in resp.data
+    assert b'name="confirm_over"' in resp.data and db.session.scalar(select(func.count()).select_from(Campaign)) == 0
+    resp = operator.post("/campaigns/new", data={**form, "confirm_over": "1"})
     assert resp.status_code == 302
     c = db.session.scalar(select(Campaign))
     assert len(c.units) == 13 and c.rhythm == "weekly" and c.metrics[0].key == "ho_so_truc_tuyen"

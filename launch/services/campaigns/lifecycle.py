@@ -1,8 +1,9 @@
 """A campaign's life: its scheduled tasks, moving with its launch, cancelling, opening and closing.
 
 Saving a campaign plans its tasks (rows run by the scheduler, see `launch.jobs.campaign_tasks`):
-open at the start, a reminder at each period's cut-off, an escalation a delay later, a summary at
-each period's end, and the close (with the final summary) at the end. Only future tasks are planned:
+open at the start, a reminder before each period's cut-off (`CAMPAIGN_REMIND_BEFORE_MINUTES`) and
+one at the cut-off, an escalation a delay later, a summary at each period's end, and the close
+(with the final summary) at the end. Only future tasks are planned:
 a campaign made late sends no backlog.
 """
 from __future__ import annotations
@@ -10,10 +11,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select, update
 
-from launch.clock import to_local, utcnow
+from launch.clock import iso, to_local, utcnow
 from launch.extensions import db
 from launch.models import Event, ScheduledTask, User
 from launch.models.campaigns import (
@@ -46,9 +48,14 @@ def schedule_tasks(campaign: Campaign, now: datetime) -> None:
         schedule_task("campaign.open", campaign.start_dt, campaign_id=campaign.id)
     if campaign.end_dt > now:
         schedule_task("campaign.close", campaign.end_dt, campaign_id=campaign.id)
+    before = timedelta(minutes=current_app.config.get("CAMPAIGN_REMIND_BEFORE_MINUTES") or 0)
     all_periods = periods(campaign)
     for period in all_periods:
         payload = {"period": period.index}
+        # Before the cut-off, while there is time to report; never before the period starts.
+        if before and period.deadline - before > max(now, period.start):
+            schedule_task("campaign.remind_before", period.deadline - before, campaign_id=campaign.id,
+                          payload=payload)
         if period.deadline > now:
             schedule_task("campaign.remind", period.deadline, campaign_id=campaign.id, payload=payload)
         escalate_at = period.deadline + timedelta(minutes=campaign.escalation_minutes)
@@ -83,7 +90,8 @@ def follow_event(event: Event, *, actor: User | None = None, now: datetime | Non
         schedule_tasks(campaign, now)
         audit.record("campaign.moved", f"campaign {campaign.name}: {old} -> "
                      f"{to_local(start):%d/%m/%Y %H:%M} - {to_local(end):%d/%m/%Y %H:%M} (its launch moved)",
-                     user=actor, target=campaign, details={"event_id": event.id})
+                     user=actor, target=campaign,
+                     details={"event_id": event.id, "start": iso(start), "end": iso(end)})
         moved.append(campaign)
     return moved
 

@@ -74,6 +74,13 @@ def _remind_text(campaign: Campaign, period: Period, units: list[Unit]) -> tuple
               units=_unit_list(units)))
 
 
+def _remind_before_text(campaign: Campaign, period: Period, units: list[Unit]) -> tuple[str, str]:
+    return (_("Due soon: %(name)s report for %(period)s", name=campaign.name, period=period.label),
+            _("The report for %(period)s is due by %(deadline)s and these units have not reported yet: "
+              "%(units)s.", period=period.label, deadline=to_local(period.deadline).strftime("%d/%m/%Y %H:%M"),
+              units=_unit_list(units)))
+
+
 def _escalate_text(campaign: Campaign, period: Period, units: list[Unit]) -> tuple[str, str]:
     return (_("Escalation: %(n)d units have not reported for %(name)s (%(period)s)", n=len(units),
               name=campaign.name, period=period.label),
@@ -82,16 +89,17 @@ def _escalate_text(campaign: Campaign, period: Period, units: list[Unit]) -> tup
 
 
 def chase_missing(campaign: Campaign, period: Period, now: datetime, *, escalate: bool = False,
-                  task: ScheduledTask | None = None) -> list[Unit]:
+                  before: bool = False, task: ScheduledTask | None = None) -> list[Unit]:
     """Tell who should know which units have not reported for `period`; returns those units.
 
-    At the cut-off (a reminder) the units' own hosts are told; a delay later (`escalate`) each
-    district's hosts, or the operators. One notice per person, listing their units. The caller commits.
+    Before the cut-off (`before`, while there is time) and at it (a reminder) the units' own hosts
+    are told; a delay later (`escalate`) each district's hosts, or the operators. One notice per
+    person, listing their units. The caller commits.
     """
     missing = _missing_units(campaign, period, now)
     by_unit = hosts_by_unit()
     who = district_hosts if escalate else unit_hosts
-    text = _escalate_text if escalate else _remind_text
+    text = _escalate_text if escalate else _remind_before_text if before else _remind_text
     for user, units in _group_by_recipient(missing, lambda u: who(u, by_unit)).values():
         subject, body = text(campaign, period, units)
         send_notice([user], subject, body, task=task, campaign_id=campaign.id)

@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from launch.clock import to_local, utcnow
+from launch.clock import iso, to_local, utcnow
 from launch.extensions import db
 from launch.models import Unit, User
 from launch.models.campaigns import (
@@ -29,20 +29,30 @@ from launch.services.campaigns.forms import parse_int, validate_campaign
 from launch.services.campaigns.lifecycle import schedule_tasks, state_at
 from launch.services.campaigns.periods import Period, periods
 from launch.services.campaigns.settings import MAX_VALUE
-from launch.services.errors import DomainError, Forbidden, ValidationFailed, all_or_nothing
+from launch.services.errors import DomainError, FieldError, Forbidden, ValidationFailed, all_or_nothing
 from launch.signals import campaign_change
 
 
 @all_or_nothing
 def save_campaign(data: dict[str, Any], *, campaign: Campaign | None = None, actor: User | None = None,
-                  now: datetime | None = None) -> Campaign:
+                  now: datetime | None = None, confirm_over: bool = False) -> Campaign:
     """Create a campaign (campaign=None) or change one; schedules its open, reminders, escalations,
-    summaries and close. Refused whole with every problem listed."""
+    summaries and close. Refused whole with every problem listed.
+
+    A period already over (a template left unchanged, a year typed wrong) asks first: without
+    `confirm_over` it is refused with `campaign_over`, since such a campaign opens closed and never
+    reminds anyone."""
     now = now or utcnow()
     if campaign is not None and campaign.state == "cancelled":
         raise DomainError("campaign_cancelled", _("This campaign was cancelled."))
     clean = validate_campaign(data, campaign=campaign)
     creating = campaign is None
+    if not confirm_over and clean["end_dt"] <= now and (creating or campaign.end_dt > now):
+        message = _("This campaign's period is already over (it ended %(end)s): it would be closed at once and "
+                    "nobody would be reminded. Check the dates, or confirm below to save it anyway.",
+                    end=to_local(clean["end_dt"]).strftime("%d/%m/%Y %H:%M"))
+        raise ValidationFailed("campaign_over", message, errors=[FieldError("campaign_over", message, "end")],
+                               status=409)
     if creating:
         campaign = Campaign(created_by=actor, template=clean["template"])
         db.session.add(campaign)
@@ -71,7 +81,9 @@ def save_campaign(data: dict[str, Any], *, campaign: Campaign | None = None, act
                  f"campaign {campaign.name}: {len(wanted)} {campaign.reporting_level} units, "
                  f"{to_local(campaign.start_dt):%d/%m/%Y %H:%M} - {to_local(campaign.end_dt):%d/%m/%Y %H:%M}",
                  user=actor, target=campaign,
-                 details={"template": campaign.template, "metrics": [m["key"] for m in clean["metrics"]]})
+                 details={"template": campaign.template, "metrics": [m["key"] for m in clean["metrics"]],
+                          "units": len(wanted), "level": campaign.reporting_level,
+                          "start": iso(campaign.start_dt), "end": iso(campaign.end_dt)})
     db.session.commit()
     return campaign
 

@@ -1,13 +1,14 @@
 """The follow-up campaigns the launch article names, as templates the creation form starts from."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from launch.clock import to_local, utcnow
 from launch.extensions import db
 from launch.models import Event, Unit
 from launch.services.errors import NotFound
@@ -37,11 +38,11 @@ TEMPLATES: dict[str, dict[str, Any]] = {
     },
     "peak_30_days": {
         "title": _l("30-day peak plan (Mộ Đức)"),
-        "description": _l("Mộ Đức's 30-day peak plan, 5 August - 5 September 2023: push online public "
-                          "service applications in every commune."),
+        "description": _l("Mộ Đức's 30-day peak plan (in 2023 from 5 August to 5 September): push online "
+                          "public service applications in every commune."),
         "date_mode": "dates",
-        "start": datetime(2023, 8, 5, 0, 0),
-        "end": datetime(2023, 9, 6, 0, 0),
+        # Whole local days from the launch's date (today, once the launch is past): 5/8 - 5/9 in 2023.
+        "days": 32,
         "rhythm": "weekly",
         "cutoff": "16:00",
         "escalation_minutes": 240,
@@ -75,8 +76,18 @@ def template_defaults(key: str, now: datetime | None = None) -> dict[str, Any]:
         event = launch_event()
         data["anchor_event_id"] = event.id if event else None
     else:
-        data["start"], data["end"] = spec["start"], spec["end"]
+        data["start"], data["end"] = relative_dates(spec["days"], now)
     return data
+
+
+def relative_dates(days: int, now: datetime | None = None) -> tuple[datetime, datetime]:
+    """`days` whole local days (naive local times, as the form shows them) from the launch's date, or
+    from today once the launch is past: a template never pre-fills a period that is already over."""
+    today = to_local(now or utcnow()).date()
+    event = launch_event()
+    launch_day = to_local(event.start_dt).date() if event is not None else None
+    first = launch_day if launch_day is not None and launch_day > today else today
+    return datetime.combine(first, time(0)), datetime.combine(first + timedelta(days=days), time(0))
 
 
 def launch_event() -> Event | None:

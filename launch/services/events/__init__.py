@@ -38,10 +38,14 @@ from launch.services.events.queries import (
 from launch.services.events.readiness import (
     CHECK_LABELS,
     CHECKS,
+    MISSING_LABELS,
     STAGE_LABELS,
     Verdict,
+    missing_text,
     readiness,
+    readiness_stages,
     record_readiness,
+    stage_notes,
     stored_readiness,
 )
 from launch.services.events.states import (
@@ -54,10 +58,11 @@ from launch.services.events.states import (
 )
 
 __all__ = [
-    "CHECKS", "CHECK_LABELS", "MANUAL_MOVES", "MAX_OFFSETS", "PERISHABLE_TASKS", "POINT_TEXTS", "STAGE_LABELS",
-    "STATE_LABELS", "STATE_ORDER", "TASK_LABELS", "TERMINAL_STATES", "Verdict", "agenda_text", "calendar_month",
-    "can_view", "cancel_event", "change_state", "create_event", "flag_absent", "format_offset", "get_event",
-    "invited_points", "may_advance", "parse_agenda_text", "parse_offsets", "plan", "province_unit", "readiness",
-    "record_readiness", "reminder_text", "send_reminders", "set_walk_ins", "stored_readiness", "sync_tasks", "tasks_of",
-    "transition", "upcoming_for", "update_event", "update_points", "user_points", "visible_events_query",
+    "CHECKS", "CHECK_LABELS", "MANUAL_MOVES", "MAX_OFFSETS", "MISSING_LABELS", "PERISHABLE_TASKS", "POINT_TEXTS",
+    "STAGE_LABELS", "STATE_LABELS", "STATE_ORDER", "TASK_LABELS", "TERMINAL_STATES", "Verdict", "agenda_text",
+    "calendar_month", "can_view", "cancel_event", "change_state", "create_event", "flag_absent", "format_offset",
+    "get_event", "invited_points", "may_advance", "missing_text", "parse_agenda_text", "parse_offsets", "plan",
+    "province_unit", "readiness", "readiness_stages", "record_readiness", "reminder_text", "send_reminders",
+    "set_walk_ins", "stage_notes", "stored_readiness", "sync_tasks", "tasks_of", "transition", "upcoming_for",
+    "update_event", "update_points", "user_points", "visible_events_query",
 ]

@@ -27,11 +27,11 @@ from launch.services import audit, notifications, scheduling
 from launch.services.errors import DomainError
 from launch.services.events.notices import notify_hosts_cancelled
 from launch.services.events.queries import invited_points
+from launch.services.events.readiness import readiness_stages
 from launch.services.events.states import MANUAL_MOVES, STATE_LABELS, STATE_ORDER, TERMINAL_STATES
 from launch.services.recipients import operators
 from launch.signals import wall_change
 
-READINESS_LATE_STAGE_MINUTES = 15
 #: Task kinds with no point once their time is past: not planned then (the runner records them missed).
 PERISHABLE_TASKS = ("event.reminder", "event.readiness")
 
@@ -106,9 +106,8 @@ def plan(event: Event) -> list[tuple[str, datetime, dict]]:
     tasks: list[tuple[str, datetime, dict]] = []
     if window:
         tasks.append(("event.state", start - window, {"to": "testing"}))
-        tasks.append(("event.readiness", start - window, {"stage": "test_window"}))
-    if not window or window > timedelta(minutes=READINESS_LATE_STAGE_MINUTES):
-        tasks.append(("event.readiness", start - timedelta(minutes=READINESS_LATE_STAGE_MINUTES), {"stage": "t15"}))
+    for stage, due in readiness_stages(event).items():
+        tasks.append(("event.readiness", due, {"stage": stage}))
     tasks.append(("event.state", start, {"to": "live"}))
     tasks.append(("event.absence", start + timedelta(minutes=event.absence_grace_minutes or 0), {}))
     tasks.append(("event.state", event.end_dt, {"to": "ended"}))

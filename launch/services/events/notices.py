@@ -10,7 +10,7 @@ from launch.clock import local_text
 from launch.models import Event, EventPoint, ScheduledTask, User
 from launch.services import notifications
 from launch.services.events.queries import invited_points
-from launch.services.events.readiness import CHECK_LABELS, readiness
+from launch.services.events.readiness import missing_text, readiness
 from launch.services.recipients import point_hosts
 
 
@@ -37,7 +37,7 @@ def reminder_text(event: Event, user: User, points: list[EventPoint], offset: in
         lines.append(_("Your points and what is still needed:"))
         for verdict in readiness(event, points):
             endpoint = verdict.point.vc_endpoint or verdict.point.unit.vc_endpoint
-            todo = ", ".join(str(CHECK_LABELS[m]) for m in verdict.missing) or _("ready")
+            todo = missing_text(verdict) or _("ready")
             lines.append(f"- {verdict.point.unit.name}" + (f" ({endpoint})" if endpoint else "") + f": {todo}")
         lines.append(_("Check each point in by its QR code before %(when)s, or it is marked absent.",
                        when=local_text(event.start_dt + timedelta(minutes=event.absence_grace_minutes or 0), "%H:%M")))

@@ -96,7 +96,7 @@ def create_event(data: dict[str, Any], *, actor: User | None = None, now: dateti
     db.session.flush()
     audit.record("event.created", f"event {event.id} {event.title!r} created for "
                  f"{to_local(event.start_dt):%d/%m/%Y %H:%M} with {len(clean['units'])} invited points",
-                 user=actor, target=event, details={"invited": len(clean["units"])})
+                 user=actor, target=event, details={"invited": len(clean["units"]), "start": iso(event.start_dt)})
     after: list = []
     if publish:
         after = transition(event, "scheduled", now=now, actor=actor)
@@ -227,7 +227,7 @@ def update_points(event: Event, rows: dict[int, dict[str, Any]], *, actor: User 
         refuse(errors)
     if changed:
         audit.record("event.points_updated", f"event {event.id}: {changed} point setting(s) changed", user=actor,
-                     target=event)
+                     target=event, details={"count": changed})
     db.session.commit()
     return changed
 

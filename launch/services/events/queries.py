@@ -54,7 +54,8 @@ def visible_events_query(user: User, *, state: str | None = None, when: str | No
     if state in EVENT_STATES:
         stmt = stmt.where(Event.state == state)
     if when == "upcoming":
-        stmt = stmt.where(Event.end_dt >= now, Event.state != "cancelled").order_by(Event.start_dt, Event.id)
+        # An event ended early (or cancelled) is over, whatever its planned end.
+        stmt = stmt.where(Event.end_dt >= now, Event.state.not_in(TERMINAL_STATES)).order_by(Event.start_dt, Event.id)
     elif when == "past":
         stmt = stmt.where(or_(Event.end_dt < now, Event.state.in_(TERMINAL_STATES))).order_by(
             Event.start_dt.desc(), Event.id.desc())

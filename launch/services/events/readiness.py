@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
@@ -31,7 +31,49 @@ CHECK_LABELS = {
     "connection_tested": _l("Connection test confirmed"),
     "qr_issued": _l("QR sheet printed"),
 }
+#: What a failed check means, as a notice or a checklist says what is still to do.
+MISSING_LABELS = {
+    "host_assigned": _l("no host assigned"),
+    "phone_present": _l("no contact phone"),
+    "connection_tested": _l("connection test not confirmed"),
+    "qr_issued": _l("QR sheet not printed"),
+}
 STAGE_LABELS = {"test_window": _l("Opening of the connection test"), "t15": _l("15 minutes before the start")}
+#: The last verdict is taken this long before the start (unless the test window opens later).
+READINESS_LATE_STAGE_MINUTES = 15
+
+
+def readiness_stages(event: Event) -> dict[str, datetime]:
+    """When each stage's verdict is taken (a stage that does not apply to `event` is left out).
+
+    A connection-test window of 15 minutes or less opens after T-15: its check at the opening is
+    then the last one, and no separate T-15 check is taken (the tests could not have been made).
+    """
+    start, window = event.start_dt, timedelta(minutes=event.test_window_minutes or 0)
+    late = timedelta(minutes=READINESS_LATE_STAGE_MINUTES)
+    stages: dict[str, datetime] = {}
+    if window:
+        stages["test_window"] = start - window
+    if not window or window > late:
+        stages["t15"] = start - late
+    return stages
+
+
+def stage_notes(event: Event) -> dict[str, str]:
+    """Why a stage is not taken for `event`, by stage (only the stages left out)."""
+    planned = readiness_stages(event)
+    notes = {}
+    if "test_window" not in planned:
+        notes["test_window"] = _("Not taken: this event has no connection-test window.")
+    if "t15" not in planned:
+        notes["t15"] = _("Not taken separately: the connection test opens %(n)d minutes before the start, so "
+                         "the check at its opening is the last one.", n=event.test_window_minutes or 0)
+    return notes
+
+
+def missing_text(verdict: Verdict) -> str:
+    """What a point still lacks, in words ("no contact phone, QR sheet not printed")."""
+    return ", ".join(str(MISSING_LABELS[m]) for m in verdict.missing)
 
 
 @dataclass
@@ -95,11 +137,10 @@ def record_readiness(event: Event, stage: str, now: datetime, *, task: Scheduled
             with force_locale(user.locale or "vi"):
                 subject = _("%(n)d of %(total)d points not ready: %(title)s", n=len(not_ready),
                             total=len(verdicts), title=event.title)
-                lines = [f"- {v.point.unit.name}: " + ", ".join(str(CHECK_LABELS[m]) for m in v.missing)
-                         for v in not_ready[:60]]
+                lines = [f"- {v.point.unit.name}: {missing_text(v)}" for v in not_ready[:60]]
                 if len(not_ready) > 60:
                     lines.append(_("… and %(n)d more.", n=len(not_ready) - 60))
-                body = _("Readiness at %(stage)s (start %(when)s). Missing:", stage=STAGE_LABELS[stage],
+                body = _("Readiness at %(stage)s (start %(when)s). Still to do:", stage=STAGE_LABELS[stage],
                          when=local_text(event.start_dt)) + "\n" + "\n".join(lines)
             notifications.send_notice([user], subject, body, task=task, event_id=event.id, now=now)
     event_id, data = event.id, {"stage": stage, "ready": len(verdicts) - len(not_ready), "total": len(verdicts)}

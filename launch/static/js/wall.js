@@ -434,6 +434,8 @@
     d.tiles.forEach(function (t) {
       // Deltas carry a tile's changing fields only; its name and place came with the snapshot.
       if (!state.tiles[t.id]) { unknown = true; return; }
+      // Its static facts changed (the directory edited a name, host or phone): a snapshot brings them.
+      if (t.facts && state.tiles[t.id].facts && t.facts !== state.tiles[t.id].facts) { unknown = true; }
       var merged = Object.assign({}, state.tiles[t.id], t);
       state.tiles[t.id] = merged;
       replaceTile(merged);
