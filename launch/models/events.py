@@ -107,6 +107,8 @@ class EventPoint(db.Model):
     call_left_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)
     call_seconds: Mapped[int] = mapped_column(Integer, default=0)
     last_seen_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The host page said it was closing (pagehide beacon): quiet, not "signal lost". A heartbeat clears it.
+    page_closed_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     event: Mapped[Event] = relationship(back_populates="points")
     unit: Mapped[Unit] = relationship()

@@ -87,6 +87,8 @@ def js_labels() -> dict[str, Any]:
             "site_checkin": _("checked in"), "attendee_checkin": _("an attendee checked in"),
             "headcount": _("headcount updated"), "connection_test": _("connection tested"),
             "problem": _("reported a problem"), "problem_resolved": _("problem resolved"),
+            "site_checkin_undone": _("check-in undone"), "attendee_checkin_undone": _("an attendee check-in undone"),
+            "presence_closed": _("host page closed"),
             "presence_connected": _("host page connected"), "presence_lost": _("signal lost"),
             "presence_back": _("reconnected"), "call_joined": _("joined the call"), "call_left": _("left the call"),
             "absent": _("marked absent"), "state": _("event state changed"),
@@ -95,6 +97,8 @@ def js_labels() -> dict[str, Any]:
                    "not_checked_in": _("Not checked in")},
         "in_call": _("In the call"), "not_in_call": _("Not in the call"),
         "page_live": _("Host page live"), "page_off": _("Host page offline"),
+        "page_closed": _("Host page closed at %(time)s (not an alarm)"), "resolve": _("Mark resolved"),
+        "headcount_only": _("%(present)s people"),
         "checked_in_at": _("Checked in %(time)s"), "not_checked_in": _("Not checked in"),
         "headcount": _("%(present)s of %(expected)s people"), "attendees": _("%(n)s attendee check-ins"),
         "last_seen": _("last seen %(time)s"), "never_seen": _("never connected"),
@@ -123,6 +127,7 @@ def _render_wall(event_id: int, district_id: int | None, projector: bool) -> str
     return render_template(
         "wall/wall.html", event=event, district=district, districts=districts, projector=projector,
         labels=js_labels(), statuses=status_labels(), can_read_all=access.can_read_all(current_user),
+        can_resolve=current_user.is_operator and not projector,
         participants=meeting.waiting_participants(event.id) if district is None else [],
         snapshot_url=url_for("wall.snapshot_json", event_id=event.id, district=district_id),
     )
@@ -186,7 +191,7 @@ def report(event_id: int):  # noqa: ANN201
     return render_template(
         "wall/report.html", report=data, event=data["event"], state_labels=js_labels()["state"],
         method_label=reports.method_label, attendance_label=reports.attendance_label,
-        problem_label=reports.problem_label,
+        problem_label=reports.problem_label, problem_text=reports.problem_text,
         timeline_json=json.dumps(reports.timeline(event_id, data["district_id"])),
         chart_labels=json.dumps({"checked_in": _("Points checked in"), "in_call": _("Points in the call"),
                                  "page_live": _("Host pages live"), "invited": _("Points invited")}),
