@@ -71,7 +71,9 @@ def page_closed(point_id: int) -> Any:
     Sent by navigator.sendBeacon, which cannot carry a CSRF header, and possibly hours after the page's
     CSRF token was issued: so it is exempt, and proves itself instead by the signed-in host's session
     (SameSite=Lax: another site's page cannot send it with the cookie) or the page's presence token;
-    a request another site's page made (Sec-Fetch-Site: cross-site) is refused outright.
+    a request another site's page made (Sec-Fetch-Site: cross-site) is refused outright. The service
+    worker sends it on the page's behalf (templates/checkin/sw.js): left to the browser, the beacon of
+    a page the worker controls was lost as the page unloaded.
     """
     if request.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
         abort(403)

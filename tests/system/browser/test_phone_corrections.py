@@ -61,7 +61,7 @@ def poll(live_app, check, what: str, timeout: float = 30) -> None:
         with live_app.app_context():
             if check():
                 return
-        assert time.monotonic() < deadline, f"never happened: {what}"
+        assert time.monotonic() < deadline, f"never happened: {what} (last paths: {live_app.seen_paths[-8:]})"
         time.sleep(0.05)
 
 
