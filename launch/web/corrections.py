@@ -26,6 +26,8 @@ def _answer(action: Any, back_to: str) -> Any:
     except DomainError as exc:
         if wants_json():
             return jsonify(exc.to_dict()), exc.status
+        if exc.status == 403:  # not theirs: the error page (403), not a message on a page they may not see
+            raise
         flash(str(exc.message), "error")
         return redirect(safe_next(request.form.get("next")) or back_to)
     if wants_json():
@@ -79,9 +81,10 @@ def page_closed(point_id: int) -> Any:
         abort(403)
     point = presence.point_for_token(request.form.get("token"), point_id)
     if point is None:
-        candidate = checkin.get_point(point_id)
-        if not (current_user.is_authenticated and can_act_for(current_user, candidate.unit_id)):
+        if not current_user.is_authenticated:
+            abort(401)  # not a page: nobody to send to the sign-in form
+        point = checkin.get_point(point_id)
+        if not can_act_for(current_user, point.unit_id):
             abort(403)
-        point = candidate
     presence.record_page_closing(point.id)
     return "", 204

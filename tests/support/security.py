@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from launch.extensions import db
 from launch.models import Notification, Unit
-from tests.support.checkin import CODES, START, add_attendee
+from tests.support.checkin import CODES, DURING, START, add_attendee
 from tests.support.factories import make_event, point_of
 
 #: Tables a refused request may still write: the audit log records refusals (security events).
@@ -62,6 +62,8 @@ class World:
     attendee_id: int
     site_token: str
     badge: str
+    checkin_id: int  # Lê Văn Cường checked in at the Bình Thạnh point (something to undo)
+    problem_id: int  # a problem reported at the Bình Thạnh point (something to mark resolved)
 
     def fmt(self, template: str) -> str:
         return template.format(**self.__dict__)
@@ -69,7 +71,7 @@ class World:
 
 def build_world(users: dict[str, Any]) -> World:
     """Everything the access matrix and the CSRF test need (directory and users already loaded)."""
-    from launch.services import api_tokens, notifications, tokens
+    from launch.services import api_tokens, checkin, notifications, tokens
     from launch.services import campaigns as campaign_svc
     from launch.services import teams as team_svc
     from tests.services.test_campaigns import TEAMS, campaign_data
@@ -87,7 +89,12 @@ def build_world(users: dict[str, Any]) -> World:
     db.session.add(notice)
     db.session.commit()
     token, _secret = api_tokens.create_api_token(users["commune_host"], "scanner")
+    second = add_attendee(event, "21046", name="Lê Văn Cường")
+    scan = checkin.check_in_attendee(point, users["commune_host"], client_id="world-scan-0001",
+                                     attendee_id=second.id, now=DURING)
+    problem = checkin.report_problem(point, users["commune_host"], "no_video", now=DURING)
     return World(event_id=event.id, point_id=point.id, other_point_id=other.id, district_id=unit_id("524"),
                  other_district_id=unit_id("522"), unit_id=unit_id("21046"), campaign_id=campaign.id,
                  team_id=team_id, channel_id=channel.id, notice_id=notice.id, token_id=token.id,
-                 attendee_id=person.id, site_token=tokens.site_token(point), badge=tokens.badge_token(person))
+                 attendee_id=person.id, site_token=tokens.site_token(point), badge=tokens.badge_token(person),
+                 checkin_id=scan.data["checkin_id"], problem_id=problem.data["problem_id"])

@@ -149,8 +149,8 @@ def test_the_closing_beacon_needs_no_csrf_token_but_the_host_or_the_page_token(a
     presence.record_heartbeat(point.id, now=DURING)
 
     stranger = app.test_client()
-    assert stranger.post(f"/c/points/{point.id}/page-closed").status_code == 403
-    assert stranger.post(f"/c/points/{point.id}/page-closed", data={"token": "forged"}).status_code == 403
+    assert stranger.post(f"/c/points/{point.id}/page-closed").status_code == 401
+    assert stranger.post(f"/c/points/{point.id}/page-closed", data={"token": "forged"}).status_code == 401
     assert other_host.post(f"/c/points/{point.id}/page-closed").status_code == 403
     cross = host.post(f"/c/points/{point.id}/page-closed", headers={"Sec-Fetch-Site": "cross-site"})
     assert cross.status_code == 403

@@ -141,6 +141,7 @@ def checkins_by_attendee(event_id: int, attendee_ids: list[int]) -> dict[int, At
 def undo_site_checkin(point: EventPoint, user: User, *, now: datetime | None = None) -> CheckinResult:
     """Undo a point's check-in (the QR scanned by mistake, a check-in by hand for the wrong point)."""
     now = now or utcnow()
+    require_scope(point, user)  # first: an outsider learns nothing about the point
     if point.checked_in_dt is None:
         raise _refused("not_checked_in", _("%(point)s is not checked in.", point=point_label(point)), 409,
                        point_id=point.id)
