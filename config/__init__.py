@@ -179,6 +179,9 @@ class Config:
     #: A host page's presence token opens a connection this long after the page was served (its
     #: session cookie keeps working after that); the printed QR opens none.
     PRESENCE_TOKEN_SECONDS = 15 * 60
+    #: A point's host may undo a check-in (a wrong badge, the wrong name picked, the QR scanned by
+    #: mistake) for this many minutes after it; an operator may undo one at any time.
+    CHECKIN_UNDO_MINUTES = 5
     #: Secret token of the Zoom app whose meeting webhooks tell who is in the call (None: hook refused).
     ZOOM_WEBHOOK_SECRET_TOKEN: str | None = None
 
@@ -219,7 +222,7 @@ class Config:
                 out[key] = _env_int(key, 0)
         out["SOCKETIO_ASYNC_MODE"] = socketio_async_mode()
         for key in ("PRESENCE_TIMEOUT_SECONDS", "WALL_COALESCE_SECONDS", "WALL_SNAPSHOT_CACHE_SECONDS",
-                    "WALL_TICK_SECONDS"):
+                    "WALL_TICK_SECONDS", "CHECKIN_UNDO_MINUTES"):
             if os.environ.get(key):
                 out[key] = float(os.environ[key])
         if os.environ.get("ZOOM_WEBHOOK_SECRET_TOKEN"):

@@ -1,7 +1,7 @@
 """The models, one module per aggregate; importing this package registers them all."""
 from launch.models.audit import AuditEntry
 from launch.models.campaigns import Campaign
-from launch.models.checkins import Activity, Attendee, AttendeeCheckin, PointProblem, RevokedBadge
+from launch.models.checkins import Activity, Attendee, AttendeeCheckin, PointProblem, RevokedBadge, UndoneCheckin
 from launch.models.events import AgendaItem, Event, EventPoint, MeetingParticipant
 from launch.models.invitations import Invitation
 from launch.models.notifications import Notification, NotificationChannel
@@ -29,6 +29,7 @@ __all__ = [
     "RevokedBadge",
     "ScheduledTask",
     "Team",
+    "UndoneCheckin",
     "Unit",
     "User",
     "user_units",

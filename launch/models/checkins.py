@@ -75,6 +75,29 @@ class AttendeeCheckin(db.Model):
     by_user: Mapped[User | None] = relationship()
 
 
+class UndoneCheckin(db.Model):
+    """A person's check-in that was undone (a wrong badge, the wrong person picked): moved out of
+    attendee_checkins, so the person can be checked in again, and kept here with who undid it and when.
+    Its client id stays taken: a late retry of the undone scan is refused, never recorded again."""
+
+    __tablename__ = "undone_checkins"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    attendee_id: Mapped[int] = mapped_column(ForeignKey("attendees.id", ondelete="CASCADE"), index=True)
+    event_point_id: Mapped[int] = mapped_column(ForeignKey("event_points.id", ondelete="CASCADE"))
+    client_id: Mapped[str] = mapped_column(String(64), unique=True)
+    scanned_dt: Mapped[datetime] = mapped_column(UTCDateTime)
+    recorded_dt: Mapped[datetime] = mapped_column(UTCDateTime)
+    by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    method: Mapped[str] = mapped_column(String(16), default="scan")
+    undone_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    undone_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    attendee: Mapped[Attendee] = relationship()
+    undone_by: Mapped[User | None] = relationship(foreign_keys=[undone_by_id])
+
+
 class PointProblem(db.Model):
     """A problem a host reports at a point (no audio, no video, no connection, other)."""
 
@@ -87,8 +110,12 @@ class PointProblem(db.Model):
     reported_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     reported_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     resolved_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Who marked it resolved (the host at the point or an operator).
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
     event_point: Mapped[EventPoint] = relationship()
+    reported_by: Mapped[User | None] = relationship(foreign_keys=[reported_by_id])
+    resolved_by: Mapped[User | None] = relationship(foreign_keys=[resolved_by_id])
 
 
 class Activity(db.Model):

@@ -121,6 +121,8 @@ class EventPoint(db.Model):
     group_code: Mapped[str | None] = mapped_column(String(16))
     group_name: Mapped[str | None] = mapped_column(String(200))
     group_level: Mapped[str | None] = mapped_column(String(16))
+    #: The host page said it was closing (pagehide beacon): quiet, not "signal lost". A heartbeat clears it.
+    page_closed_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     event: Mapped[Event] = relationship(back_populates="points")
     unit: Mapped[Unit] = relationship()

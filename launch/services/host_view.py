@@ -9,12 +9,13 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from launch.extensions import db
-from launch.models import Attendee, AttendeeCheckin, EventPoint
-from launch.services.roster import point_unit_ids, roster_for_point
+from launch.models import AttendeeCheckin, EventPoint
+from launch.services.roster import expected_by_point, roster_for_point
 from launch.services.tokens import badge_token
+from launch.services.wall import expected_at, point_units
 
 
 @dataclass(frozen=True)
@@ -43,21 +44,12 @@ def vc_details(point: EventPoint) -> VcDetails:
     )
 
 
-def roster_size(point: EventPoint) -> int:
-    """How many people of the roster are expected at the point (its unit and those below)."""
-    return db.session.scalar(
-        select(func.count()).select_from(Attendee)
-        .where(Attendee.event_id == point.event_id, Attendee.unit_id.in_(point_unit_ids(point)))
-    ) or 0
-
-
 def expected_people(point: EventPoint) -> int | None:
-    """Whom to expect: the roster's size when the point has a roster, else the expected attendance set
-    for the point, else None (unknown: shown as "—", never as 0)."""
-    size = roster_size(point)
-    if size:
-        return size
-    return point.expected_attendance or None
+    """Whom to expect, as the wall counts it: the point's people on the roster (those of its unit, and
+    of units below it that are not invited themselves) when there are any, else the expected attendance
+    set for the point, else None (unknown: shown as "—", never as 0)."""
+    on_roster = expected_by_point(point.event_id, point_units(point.event_id)).get(point.id)
+    return expected_at(point, on_roster)
 
 
 def badge_fingerprint(token: str) -> str:

@@ -7,7 +7,8 @@ printed QR is NOT a presence credential. A point's `EventPoint.last_seen_dt` is 
 per heartbeat interval per process (extra beats cost a dictionary look-up, no query, no commit).
 A page silent for longer than PRESENCE_TIMEOUT_SECONDS shows "signal lost": `check_presence` (a
 scheduler job) records that in the activity feed and announces it, and the next heartbeat brings the
-point back to "live" by itself.
+point back to "live" by itself. A page that closes says so first (a pagehide beacon,
+`record_page_closing`): a host who puts the phone away is not a lost signal, the point shows quietly.
 Everything lives in the database, so it works the same with one process or several.
 """
 from __future__ import annotations
@@ -117,11 +118,14 @@ def record_heartbeat(point_id: int, now: datetime | None = None) -> bool:
     if point is None:
         return False
     previous = point.last_seen_dt
-    appeared = previous is None or now - previous > presence_timeout()
+    reopened = point.page_closed_dt is not None  # the page said it closed; it (or a new one) is back
+    appeared = reopened or previous is None or now - previous > presence_timeout()
     point.last_seen_dt = now if previous is None else max(previous, now)
+    point.page_closed_dt = None
     if appeared:
         last_kind = _last_presence_kind([point.id]).get(point.id)
-        kind = "presence_back" if last_kind == "presence_lost" or previous is not None else "presence_connected"
+        kind = "presence_back" if last_kind == "presence_lost" or (previous is not None and not reopened) \
+            else "presence_connected"
         db.session.add(Activity(event_id=point.event_id, event_point_id=point.id, kind=kind, created_dt=now,
                                 data={"last_seen": iso(previous)}))
     db.session.commit()
@@ -138,6 +142,25 @@ def record_page_closed(point_id: int, now: datetime | None = None) -> None:
         db.session.commit()
 
 
+def record_page_closing(point_id: int, now: datetime | None = None) -> bool:
+    """The host page said it is closing (its pagehide beacon): the host put the phone away or went to
+    the scanner. The point shows quietly as "page closed", never "signal lost"; the next heartbeat (the
+    page reopened) clears it. True (and announced) when it changed the point."""
+    now = now or utcnow()
+    point = db.session.get(EventPoint, point_id)
+    if point is None or point.page_closed_dt is not None:
+        return False
+    point.page_closed_dt = now
+    db.session.add(Activity(event_id=point.event_id, event_point_id=point.id, kind="presence_closed", created_dt=now,
+                            data={"last_seen": iso(point.last_seen_dt)}))
+    db.session.commit()
+    lock, written = _recent_writes()
+    with lock:  # the page's next heartbeat (a reload) is written at once, not throttled
+        written.pop(point_id, None)
+    wall_change(point.event_id, "presence_closed", point.id)
+    return True
+
+
 def check_presence(now: datetime | None = None) -> int:
     """Mark points whose host page went silent as 'signal lost'; returns how many changed."""
     now = now or utcnow()
@@ -146,7 +169,7 @@ def check_presence(now: datetime | None = None) -> int:
         select(EventPoint.id, EventPoint.event_id, EventPoint.last_seen_dt)
         .join(Event, Event.id == EventPoint.event_id)
         .where(Event.state.in_(PRESENCE_STATES), EventPoint.last_seen_dt.is_not(None),
-               EventPoint.last_seen_dt < cutoff)
+               EventPoint.last_seen_dt < cutoff, EventPoint.page_closed_dt.is_(None))
     ).all()
     last = _last_presence_kind([row.id for row in silent])
     lost = [row for row in silent if last.get(row.id) != "presence_lost"]

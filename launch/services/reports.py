@@ -20,6 +20,7 @@ from launch.clock import iso, utcnow
 from launch.extensions import db
 from launch.models import Activity, Event, EventPoint, PointProblem, User
 from launch.services import exports
+from launch.services.checkin.corrections import lasted
 from launch.services.events.queries import get_event
 from launch.services.hierarchy import HOST_GROUP, point_group_rows
 from launch.services.wall import load_tiles
@@ -77,12 +78,7 @@ def attendance_report(event_id: int, district_id: int | None = None, now: dateti
     users = dict(db.session.execute(
         select(User.id, User.display_name).join(EventPoint, EventPoint.checked_in_by_id == User.id)
         .where(EventPoint.event_id == event.id)).all())
-    problems: dict[int, list[str]] = defaultdict(list)
-    for point_id, kind in db.session.execute(
-        select(PointProblem.event_point_id, PointProblem.kind).join(EventPoint)
-        .where(EventPoint.event_id == event.id).order_by(PointProblem.reported_dt)
-    ):
-        problems[point_id].append(kind)
+    spans = problem_spans(event.id, now)
     rows = []
     for tile in sorted(tiles.values(), key=lambda t: t["order"]):
         if district_id is not None and tile["district_id"] != district_id:
@@ -98,7 +94,8 @@ def attendance_report(event_id: int, district_id: int | None = None, now: dateti
             "checked_in_dt": point.checked_in_dt, "checkin_method": point.checkin_method,
             "checked_in_by": users.get(point.checked_in_by_id, ""), "attendance": attendance,
             "headcount": point.headcount, "attendee_checkins": tile["attendees"],
-            "expected": tile["expected"], "problems": problems.get(point.id, []),
+            "expected": tile["expected"], "problems": [p["kind"] for p in spans.get(point.id, [])],
+            "problem_spans": spans.get(point.id, []),
             "call_seconds": call_seconds, "in_call": bool(point.in_call), "status": tile["status"],
         })
     districts: dict[int, dict[str, Any]] = {}
@@ -125,15 +122,40 @@ def attendance_report(event_id: int, district_id: int | None = None, now: dateti
     }
 
 
+def problem_spans(event_id: int, now: datetime) -> dict[int, list[dict[str, Any]]]:
+    """Each point's reported problems, oldest first, with how long each lasted (until it was marked
+    resolved, or until now while it is open)."""
+    out: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for problem in db.session.scalars(
+        select(PointProblem).join(EventPoint).where(EventPoint.event_id == event_id)
+        .order_by(PointProblem.reported_dt, PointProblem.id)
+    ):
+        until = problem.resolved_dt or now
+        out[problem.event_point_id].append({
+            "id": problem.id, "kind": problem.kind, "text": problem.text or "", "reported_dt": problem.reported_dt,
+            "resolved_dt": problem.resolved_dt, "open": problem.resolved_dt is None,
+            "seconds": max(0, int((until - problem.reported_dt).total_seconds())),
+        })
+    return out
+
+
+def problem_text(span: dict[str, Any]) -> str:
+    """One problem for the report and its exports: "No audio (12 min)", "No video (open, 5 min)"."""
+    if span["open"]:
+        return _("%(problem)s (open, %(time)s)", problem=problem_label(span["kind"]), time=lasted(span["seconds"]))
+    return _("%(problem)s (%(time)s)", problem=problem_label(span["kind"]), time=lasted(span["seconds"]))
+
+
 def _blank_rollup(district_id: int | None, name: str) -> dict[str, Any]:
     return {"district_id": district_id, "name": name, "invited": 0, "checked_in": 0, "on_time": 0, "late": 0,
-            "absent": 0, "headcount": 0, "attendee_checkins": 0, "expected": 0, "problems": 0}
+            "absent": 0, "headcount": 0, "attendee_checkins": 0, "expected": None, "problems": 0}
 
 
 def _add(rollup: dict[str, Any], row: dict[str, Any]) -> None:
     rollup["headcount"] += row["headcount"] or 0
     rollup["attendee_checkins"] += row["attendee_checkins"]
-    rollup["expected"] += row["expected"]
+    if row["expected"] is not None:  # unknown stays unknown: None, never 0
+        rollup["expected"] = (rollup["expected"] or 0) + row["expected"]
     rollup["problems"] += len(row["problems"])
     if row["is_host"]:
         return
@@ -171,7 +193,8 @@ def export_rows(report: dict[str, Any]) -> list[list[Any]]:
             r["checked_in_dt"],
             method_label(r["checkin_method"]) if r["checked_in_dt"] else "", r["checked_in_by"],
             attendance_label(r["attendance"]), "" if r["headcount"] is None else r["headcount"],
-            r["attendee_checkins"], r["expected"], "; ".join(problem_label(k) for k in r["problems"]),
+            r["attendee_checkins"], "" if r["expected"] is None else r["expected"],
+            "; ".join(problem_text(p) for p in r["problem_spans"]),
             round(r["call_seconds"] / 60),
         ])
     return out
@@ -194,7 +217,8 @@ def to_xlsx(report: dict[str, Any]) -> bytes:
     widths = [widths_by_heading.get(h, 26 if index == 2 else 11) for index, h in enumerate(headers)]
     level = report.get("group_level", "district")
     rollup = [[d["name"], d["checked_in"], d["invited"], d["on_time"], d["late"], d["absent"], d["headcount"],
-               d["expected"], d["problems"]] for d in [*report["districts"], report["province"]]]
+               "" if d["expected"] is None else d["expected"], d["problems"]]
+              for d in [*report["districts"], report["province"]]]
     return exports.xlsx_bytes([
         exports.Sheet(_("Points"), headers, export_rows(report), widths=widths),
         exports.Sheet(str(GROUP_SHEETS.get(level or "", _("Total"))),
@@ -219,7 +243,7 @@ def timeline(event_id: int, district_id: int | None = None, now: datetime | None
         groups = point_group_rows(event.id)
         points = [p for p in points if not p.is_host and groups[p.id].id == district_id]
     checkins = sorted(p.checked_in_dt for p in points if p.checked_in_dt and not p.is_host)
-    kinds = ("call_joined", "call_left", "presence_connected", "presence_back", "presence_lost")
+    kinds = ("call_joined", "call_left", "presence_connected", "presence_back", "presence_lost", "presence_closed")
     activity_stmt = (select(Activity.event_point_id, Activity.kind, Activity.created_dt)
                      .where(Activity.event_id == event.id, Activity.event_point_id.is_not(None),
                             Activity.kind.in_(kinds))
@@ -247,7 +271,7 @@ def timeline(event_id: int, district_id: int | None = None, now: datetime | None
             if a.kind in ("call_joined", "call_left"):
                 call_state[a.event_point_id] = a.kind == "call_joined"
             else:
-                page_state[a.event_point_id] = a.kind != "presence_lost"
+                page_state[a.event_point_id] = a.kind in ("presence_connected", "presence_back")
             ai += 1
         labels.append(iso(start + timedelta(minutes=m)))
         checked.append(ci)

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 
 from launch.clock import utcnow
 from launch.extensions import db
@@ -194,3 +194,28 @@ def event_attendees(event: Event, unit_code: str | None = None) -> list[Attendee
     if unit_code:
         stmt = stmt.where(Unit.code == unit_code)
     return list(db.session.scalars(stmt))
+
+
+def expected_by_point(event_id: int, points: dict[int, int]) -> dict[int, int]:
+    """How many people of the roster each point expects ({point id: n}, points with nobody left out).
+
+    `points` maps each point's unit id to the point id. A person is expected at the point of their
+    unit, else at the nearest point above it (a commune that is not invited sends its people to its
+    district's point): everyone counts once, so the points' figures add up to the roster.
+    """
+    counts = dict(db.session.execute(
+        select(Attendee.unit_id, func.count()).where(Attendee.event_id == event_id, Attendee.unit_id.is_not(None))
+        .group_by(Attendee.unit_id)).all())
+    out: dict[int, int] = {}
+    pending = {unit_id: unit_id for unit_id in counts}  # a roster unit -> the unit reached walking up
+    while pending:
+        for unit_id, at in list(pending.items()):
+            if at in points:
+                out[points[at]] = out.get(points[at], 0) + counts[unit_id]
+                del pending[unit_id]
+        if not pending:
+            break
+        parents = dict(db.session.execute(
+            select(Unit.id, Unit.parent_id).where(Unit.id.in_(set(pending.values())))).all())
+        pending = {unit_id: parents[at] for unit_id, at in pending.items() if parents.get(at) is not None}
+    return out

@@ -20,6 +20,7 @@ from sqlalchemy import Select, case, func, select
 from launch.clock import iso, utcnow
 from launch.extensions import db
 from launch.models import Activity, AttendeeCheckin, Event, EventPoint, PointProblem, Unit
+from launch.services import roster
 from launch.services.events.queries import get_event
 from launch.services.hierarchy import HOST_GROUP, Node, point_group_rows
 from launch.services.text import split_division
@@ -29,7 +30,7 @@ STATUSES = ("problem", "signal_lost", "live", "checked_in", "absent", "tested", 
 #: Event states during which a silent host page means "signal lost".
 PRESENCE_STATES = ("scheduled", "testing", "live")
 #: Activity kinds of the host page's presence.
-PRESENCE_KINDS = ("presence_connected", "presence_lost", "presence_back")
+PRESENCE_KINDS = ("presence_connected", "presence_lost", "presence_back", "presence_closed")
 FEED_LENGTH = 30
 
 
@@ -109,11 +110,12 @@ def _frozen_group(point: EventPoint) -> Node | None:
 
 
 def _tile(point: EventPoint, unit: Unit, group: Node, n_attendees: int | None, problem: PointProblem | None, *,
-          now: datetime, timeout: timedelta, presence_applies: bool) -> dict[str, Any]:
-    """One point's tile (see the module docstring), with the unit and group the event was held with."""
+          now: datetime, timeout: timedelta, presence_applies: bool, on_roster: int | None) -> dict[str, Any]:
+    """One point's tile (see the module docstring), with the unit and group the event was held with;
+    `on_roster` is how many people of the roster the point expects."""
     code = point.unit_code or unit.code
-    seen = point.last_seen_dt
-    page_live = bool(seen and now - seen <= timeout)
+    seen, closed = point.last_seen_dt, point.page_closed_dt
+    page_live = bool(seen and now - seen <= timeout and closed is None)
     name = point.unit_name or unit.name
     mark, short_name = split_division(name, unit.division_type)
     tile = {
@@ -137,15 +139,17 @@ def _tile(point: EventPoint, unit: Unit, group: Node, n_attendees: int | None, p
         "tested": point.connection_tested_dt is not None,
         "absent": point.absent_dt is not None and point.checked_in_dt is None,
         "headcount": point.headcount,
-        "expected": point.expected_attendance or 0,
+        "expected": expected_at(point, on_roster),
         "attendees": int(n_attendees or 0),
         "in_call": bool(point.in_call),
         "call_joined_at": iso(point.call_joined_dt),
         "page_live": page_live,
-        "signal_lost": bool(presence_applies and seen and not page_live),
+        "signal_lost": bool(presence_applies and seen and not page_live and closed is None),
         "last_seen_at": iso(seen),
+        "page_closed_at": iso(closed),
         "problem": (
-            {"kind": problem.kind, "text": problem.text or "", "at": iso(problem.reported_dt)} if problem else None
+            {"id": problem.id, "kind": problem.kind, "text": problem.text or "", "at": iso(problem.reported_dt)}
+            if problem else None
         ),
         "host_name": unit.host_name or "",
         "host_phone": unit.host_phone or "",
@@ -160,6 +164,16 @@ def facts_mark(tile: dict[str, Any]) -> str:
     (the directory edited a name, host or phone during the event) takes a fresh snapshot."""
     text = "\x1f".join(str(tile.get(k)) for k in sorted(STATIC_TILE_KEYS))
     return format(zlib.crc32(text.encode("utf-8")), "08x")
+def expected_at(point: EventPoint, on_roster: int | None) -> int | None:
+    """Whom a point expects: its people on the roster when there are any, else the attendance set for
+    it, else None (unknown: pages show "—", never 0 and never "x/0")."""
+    return on_roster or point.expected_attendance or None
+
+
+def point_units(event_id: int) -> dict[int, int]:
+    """{unit id: point id} of the event's points."""
+    return dict(db.session.execute(
+        select(EventPoint.unit_id, EventPoint.id).where(EventPoint.event_id == event_id)).all())
 
 
 def load_tiles(event: Event, point_ids: set[int] | None = None, now: datetime | None = None) -> list[dict[str, Any]]:
@@ -175,15 +189,18 @@ def load_tiles(event: Event, point_ids: set[int] | None = None, now: datetime | 
             return []
         stmt = stmt.where(EventPoint.id.in_(point_ids))
     presence_applies, timeout = event.state in PRESENCE_STATES, presence_timeout()
+    rows = db.session.execute(stmt).all()
+    units = {row[0].unit_id: row[0].id for row in rows} if point_ids is None else None
+    on_roster = roster.expected_by_point(event.id, units or point_units(event.id))
     tiles = []
     unfrozen: dict[int, Node] | None = None
-    for point, unit, n_attendees, problem in db.session.execute(stmt):
+    for point, unit, n_attendees, problem in rows:
         group = _frozen_group(point)
         if group is None:  # the live map, read once for all such points
             unfrozen = unfrozen if unfrozen is not None else point_group_rows(event.id)
             group = unfrozen[point.id]
         tiles.append(_tile(point, unit, group, n_attendees, problem, now=now, timeout=timeout,
-                           presence_applies=presence_applies))
+                           presence_applies=presence_applies, on_roster=on_roster.get(point.id)))
     tiles.sort(key=lambda t: t["order"])
     return tiles
 
@@ -196,14 +213,15 @@ def in_district(tiles: list[dict[str, Any]], district_id: int | None) -> list[di
 
 
 def counters(tiles: list[dict[str, Any]]) -> dict[str, Any]:
-    """Checked in / invited (invited = non-host points), per level and per district; attendance."""
+    """Checked in / invited (invited = non-host points), per level and per district; attendance
+    (people expected: None while no point's figure is known)."""
 
     def blank() -> dict[str, int]:
         return {"invited": 0, "checked_in": 0}
 
     out: dict[str, Any] = {
         "invited": 0, "checked_in": 0, "live": 0, "in_call": 0, "signal_lost": 0, "problems": 0,
-        "absent": 0, "attendees_present": 0, "attendees_expected": 0, "attendee_checkins": 0,
+        "absent": 0, "attendees_present": 0, "attendees_expected": None, "attendee_checkins": 0,
         "levels": {},
         "districts": [],
     }
@@ -211,7 +229,8 @@ def counters(tiles: list[dict[str, Any]]) -> dict[str, Any]:
     for t in tiles:
         present = t["headcount"] if t["headcount"] is not None else t["attendees"]
         out["attendees_present"] += present
-        out["attendees_expected"] += t["expected"]
+        if t["expected"] is not None:
+            out["attendees_expected"] = (out["attendees_expected"] or 0) + t["expected"]
         out["attendee_checkins"] += t["attendees"]
         out["live"] += t["page_live"]
         out["in_call"] += t["in_call"]

@@ -42,6 +42,7 @@ def register_web(app: Flask) -> None:
         auth,
         campaigns,
         checkin,
+        corrections,
         directory,
         events,
         kept_forms,
@@ -53,7 +54,7 @@ def register_web(app: Flask) -> None:
 
     # Ids in URLs fit the databases' INTEGER: /points/99999999999999999999 is a 404, not an overflow (500).
     app.url_map.converters["int"] = DatabaseIntConverter
-    for module in (main, auth, directory, admin, events, notices, checkin, api, campaigns, teams, wall):
+    for module in (main, auth, directory, admin, events, notices, checkin, corrections, api, campaigns, teams, wall):
         app.register_blueprint(module.bp)
     kept_forms.init_kept_forms(app)
     _register_request_guards(app)
@@ -181,6 +182,11 @@ def _register_template_helpers(app: Flask) -> None:
     def num_filter(value) -> str:  # noqa: ANN001
         """A number with the locale's grouping (8.090 in Vietnamese)."""
         return format_decimal(value or 0)
+
+    @app.template_filter("num_or_dash")
+    def num_or_dash(value) -> str:  # noqa: ANN001
+        """A number, or "—" when it is not known (None): never a made-up 0."""
+        return "—" if value is None else format_decimal(value)
 
     @app.template_filter("localinput")
     def local_input(value) -> str:  # noqa: ANN001

@@ -120,7 +120,9 @@ def host(point_id: int):  # noqa: ANN201
     return render_template("checkin/host.html", point=point, event=point.event, state=checkin.point_state(point),
                            token=presence.presence_token(point, current_user), label=checkin.point_label(point),
                            problem_labels=_problem_labels(), vc=host_view.vc_details(point),
-                           expected=host_view.expected_people(point), offline=_offline_config(point))
+                           expected=host_view.expected_people(point), offline=_offline_config(point),
+                           undo_site=checkin.may_undo(current_user, point, point.checked_in_dt),
+                           problems=checkin.open_problems(point))
 
 
 @bp.route("/points/<int:point_id>/headcount", methods=["POST"])
@@ -179,6 +181,8 @@ def scanner(point_id: int):  # noqa: ANN201
         "eventId": point.event_id,
         "checkinUrl": url_for("api.attendee_checkin", point_id=point.id),
         "searchUrl": url_for("api.search_attendees", event_id=point.event_id),
+        "undoUrl": url_for("corrections.undo_attendee", checkin_id=0),  # /0/: the check-in's id goes there
+        "undoMinutes": None if current_user.is_operator else checkin.undo_window().total_seconds() / 60,
         "vendor": url_for("static", filename=library),
         "wasm": url_for("static", filename=wasm),
     }
@@ -307,8 +311,9 @@ def roster_import(event_id: int):  # noqa: ANN201
         flash(_("Choose a CSV file to import."), "error")
     q = request.args.get("q", "").strip()[:100]
     page = db.paginate(roster.roster_query(event, q), per_page=current_app.config["ITEMS_PER_PAGE"], error_out=False)
+    checkins = checkin.checkins_by_attendee(event.id, [a.id for a in page.items])
     return render_template("checkin/roster.html", event=event, form=form, errors=errors, result=result,
-                           page=page, q=q), 400 if errors else 200
+                           page=page, q=q, checkins=checkins, label=checkin.point_label), 400 if errors else 200
 
 
 @bp.route("/events/<int:event_id>/badges")

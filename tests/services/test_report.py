@@ -130,7 +130,8 @@ def test_csv_export_vietnamese_by_default_and_english_on_request(app, held, as_u
     assert rows_en[0] == en_headers
     assert rows_en[0][0] == "Code"
     en_by_code = {r[0]: r for r in rows_en[1:]}
-    assert en_by_code[TP][7] == "Late" and en_by_code[TP][11] == "No audio"
+    # The problem with how long it has lasted (still open: until now, 32 minutes after it was reported).
+    assert en_by_code[TP][7] == "Late" and en_by_code[TP][11] == "No audio (open, 32 min)"
     assert en_by_code["525"][7] == "Absent"
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from launch.extensions import db
 from launch.models import Notification, Unit
-from tests.support.checkin import CODES, START, add_attendee
+from tests.support.checkin import CODES, DURING, START, add_attendee
 from tests.support.factories import make_event, point_of
 
 #: Tables a refused request may still write: the audit log records refusals (security events).
@@ -64,6 +64,8 @@ class World:
     badge: str
     account_id: int = 0  # an account operators edit, disable and reset (Quảng Ngãi city's host)
     invite_secret: str = ""  # an invitation link of a host account that never signed in
+    checkin_id: int = 0  # Lê Văn Cường checked in at the Bình Thạnh point (something to undo)
+    problem_id: int = 0  # a problem reported at the Bình Thạnh point (something to mark resolved)
 
 
     def fmt(self, template: str) -> str:
@@ -72,7 +74,7 @@ class World:
 
 def build_world(users: dict[str, Any]) -> World:
     """Everything the access matrix and the CSRF test need (directory and users already loaded)."""
-    from launch.services import api_tokens, notifications, tokens
+    from launch.services import api_tokens, checkin, notifications, tokens
     from launch.services import campaigns as campaign_svc
     from launch.services import teams as team_svc
     from tests.services.test_campaigns import TEAMS, campaign_data
@@ -94,8 +96,13 @@ def build_world(users: dict[str, Any]) -> World:
 
     _invited, invite_secret = accounts.create_account(
         {"username": "moi", "display_name": "Người phụ trách mới", "role": "host", "units": "21046"})
+    second = add_attendee(event, "21046", name="Lê Văn Cường")
+    scan = checkin.check_in_attendee(point, users["commune_host"], client_id="world-scan-0001",
+                                     attendee_id=second.id, now=DURING)
+    problem = checkin.report_problem(point, users["commune_host"], "no_video", now=DURING)
     return World(event_id=event.id, point_id=point.id, other_point_id=other.id, district_id=unit_id("524"),
                  other_district_id=unit_id("522"), unit_id=unit_id("21046"), campaign_id=campaign.id,
                  team_id=team_id, channel_id=channel.id, notice_id=notice.id, token_id=token.id,
                  attendee_id=person.id, site_token=tokens.site_token(point), badge=tokens.badge_token(person),
-                 account_id=users["other_host"].id, invite_secret=invite_secret)
+                 account_id=users["other_host"].id, invite_secret=invite_secret,
+                 checkin_id=scan.data["checkin_id"], problem_id=problem.data["problem_id"])

@@ -144,6 +144,14 @@ def cases(w: World) -> list[Case]:
         # Its hosts keep their contact and room up to date (operators edit every detail).
         Case("/directory/units/<int:unit_id>", "POST", f("/directory/units/{unit_id}"), ACTORS,
              data={"host_name": "Nguyễn Thị Ánh", "host_phone": "0912 000 111", "expected_attendance": "30"}),
+        # Corrections: the first actor undoes or resolves; the next ones are told it is done already.
+        Case("/c/checkins/<int:checkin_id>/undo", "POST", f("/c/checkins/{checkin_id}/undo"), ACTORS,
+             ok=frozenset({404})),
+        Case("/c/points/<int:point_id>/problems/<int:problem_id>/resolve", "POST",
+             f("/c/points/{point_id}/problems/{problem_id}/resolve"), ACTORS, ok=frozenset({409})),
+        Case("/c/points/<int:point_id>/undo-checkin", "POST", f("/c/points/{point_id}/undo-checkin"), ACTORS),
+        # The closing beacon carries no CSRF token: the host's session (or the page's token) opens it.
+        Case("/c/points/<int:point_id>/page-closed", "POST", f("/c/points/{point_id}/page-closed"), ACTORS),
         # --- campaigns: Bình Sơn's communes report ---------------------------------------------------
         Case("/campaigns/<int:campaign_id>", "GET", f("/campaigns/{campaign_id}"), CAMPAIGN_READERS),
         Case("/campaigns/<int:campaign_id>/data.json", "GET", f("/campaigns/{campaign_id}/data.json"),
@@ -314,6 +322,9 @@ def test_anonymous_api_answers_401_json_pages_redirect_to_login(app, world, cloc
     anon = app.test_client()
     for case in cases(world):
         if ANON in case.allowed or case.rule == "/wall/hooks/zoom":
+            continue
+        if case.rule == "/c/points/<int:point_id>/page-closed":  # a page's beacon, not a page: 401
+            assert send(anon, case).status_code == 401
             continue
         resp = send(anon, case)
         if case.rule.startswith("/api/"):

@@ -56,8 +56,9 @@ def test_host_page_has_presence_hook_and_reports(app, event, users, as_user):
     assert host.post(path_of(point)).status_code == 302
     html = host.get(f"/c/points/{point.id}").data.decode()
     hook = re.search(r'<div id="presence" data-event="(\d+)" data-point="(\d+)" data-token="([^"]+)" '
-                     r'data-client="/static/vendor/socket.io-client-4.8.4/socket.io.min.[0-9a-f]{12}.js" hidden>', html)
-    assert hook and hook.groups()[:2] == (str(event.id), str(point.id))
+                     r'data-client="/static/vendor/socket.io-client-4.8.4/socket.io.min.[0-9a-f]{12}.js" '
+                     r'data-closed="/c/points/(\d+)/page-closed" hidden>', html)
+    assert hook and hook.groups()[:2] == (str(event.id), str(point.id)) and hook.group(4) == str(point.id)
     # The page's token is a presence token issued to this host, never the printed QR's.
     assert hook.group(3) != tokens.site_token(point)
     assert presence.point_for_token(hook.group(3), point.id) == point

@@ -5,6 +5,7 @@
 - `attendees`: a person checks in by badge or by name, once per event, retries answered once; a host
   checks in the people of their own units, others only as walk-ins the operator allowed;
 - `host_reports`: headcount, connection test, problems;
+- `corrections`: undo a check-in (the host briefly, an operator any time), mark a problem resolved;
 - `queries`: one event point, an event's points, the points a host acts for.
 
 Modelled on pretix's `perform_checkin`: every write is one transaction, idempotent (a scan carries a
@@ -15,6 +16,16 @@ commit. Refusals raise `CheckinRefused` with a machine code; token refusals are 
 (`checkin.refused`) in their own commit, and nothing else is written.
 """
 from launch.services.checkin.attendees import check_in_attendee, parse_scanned_dt
+from launch.services.checkin.corrections import (
+    checkins_by_attendee,
+    lasted,
+    may_undo,
+    open_problems,
+    resolve_problem,
+    undo_attendee_checkin,
+    undo_site_checkin,
+    undo_window,
+)
 from launch.services.checkin.host_reports import confirm_connection_test, report_headcount, report_problem
 from launch.services.checkin.queries import event_points, get_point, my_points
 from launch.services.checkin.rules import (
@@ -40,4 +51,7 @@ __all__ = [
     "confirm_connection_test", "event_points", "get_point", "manual_site_checkin", "mark_qr_issued", "my_points",
     "open_site_token", "parse_scanned_dt", "point_label", "point_state", "report_headcount", "report_problem",
     "resolve_site_token", "revoke_point_qr",
+    # corrections
+    "checkins_by_attendee", "lasted", "may_undo", "open_problems", "resolve_problem", "undo_attendee_checkin",
+    "undo_site_checkin", "undo_window",
 ]

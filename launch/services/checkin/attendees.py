@@ -17,6 +17,7 @@ from sqlalchemy.orm import joinedload
 from launch.clock import as_utc, iso, utcnow
 from launch.extensions import db
 from launch.models import Activity, Attendee, AttendeeCheckin, EventPoint, User
+from launch.services.checkin.corrections import refuse_undone_scan
 from launch.services.checkin.rules import (
     CLIENT_ID_RE,
     CLOCK_SKEW,
@@ -137,6 +138,7 @@ def check_in_attendee(point: EventPoint, user: User, *, client_id: str, badge: s
             # The first attempt's announcement may have died with its process: deltas are idempotent.
             announce(event_id, "attendee_checkin", point_id, {"replay": True})
             return result
+        refuse_undone_scan(client_id)  # a late retry of a scan that was undone since
         attendee = _resolve_attendee(point, badge, attendee_id)
         walk_in = attendee_walk_in(point, user, attendee)  # the people of one's units, or allowed walk-ins
         scanned = parse_scanned_dt(scanned_dt, now=now)

@@ -3,6 +3,8 @@
 // clear answer with the person's name (offline too: the kept roster knows each badge's fingerprint).
 // A badge held in view is sent once; shown again later, it calmly shows the earlier success.
 // Rapid mode shows each answer full screen and clears it for the next badge.
+// A wrong check-in can be undone from its answer or from the log (the host for cfg.undoMinutes after
+// it, an operator any time: the server decides); a scan still waiting on the phone is simply cancelled.
 (function () {
   "use strict";
   var root = document.getElementById("scanner");
@@ -53,9 +55,12 @@
   }
   var clearTimer = null;
   function rapid() { return $("rapid").checked; }
-  function show(kind, title, message, code) {
+  function show(kind, title, message, code, checkinId) {
     var box = $("result");
     clearTimeout(clearTimer);
+    var undoButton = $("undo-last");
+    undoButton.hidden = !checkinId;
+    undoButton.dataset.checkin = checkinId || "";
     box.hidden = false;
     box.className = "answer answer-" + kind + (rapid() ? " rapid" : "");
     box.dataset.code = code || "";
@@ -117,10 +122,22 @@
   // --- the log of this phone's scans (pending and answered) ------------------------------------
   function loadLog() { try { return JSON.parse(localStorage.getItem(logKey) || "[]"); } catch (e) { return []; } }
   function saveLog(log) { localStorage.setItem(logKey, JSON.stringify(log.slice(0, 50))); }
-  function logEntry(item, status, text) {
+  function logEntry(item, status, text, checkinId) {
     var log = loadLog().filter(function (l) { return l.client_id !== item.client_id; });
-    log.unshift({ client_id: item.client_id, name: item.name || "", status: status, text: text, at: item.scanned_dt });
+    log.unshift({ client_id: item.client_id, name: item.name || "", status: status, text: text, at: item.scanned_dt,
+                  checkin_id: checkinId || null, answered: Date.now() });
     saveLog(log); renderLog();
+  }
+  function setLogStatus(pick, status, text) {
+    saveLog(loadLog().map(function (l) {
+      if (pick(l)) { l.status = status; l.text = text || ""; l.checkin_id = null; }
+      return l;
+    }));
+    renderLog();
+  }
+  function undoable(l) {
+    return l.status === "ok" && l.checkin_id &&
+      (cfg.undoMinutes === null || Date.now() - (l.answered || 0) < cfg.undoMinutes * 60000);
   }
   function renderLog() {
     var ul = $("log"); ul.textContent = "";
@@ -132,8 +149,18 @@
       var who = el("span", null, l.name || T.unknown_badge);
       who.appendChild(el("small", null, new Date(l.at).toLocaleTimeString() + (l.text ? " · " + l.text : "")));
       li.appendChild(who);
-      var label = { pending: T.waiting, ok: T.synced, already: T.already, bad: T.refused }[l.status] || l.status;
+      var label = { pending: T.waiting, ok: T.synced, already: T.already, bad: T.refused, undone: T.undone_log,
+                    cancelled: T.cancelled }[l.status] || l.status;
       li.appendChild(el("span", "st st-" + l.status, label));
+      if (undoable(l) || l.status === "pending") {
+        var b = el("button", "link", l.status === "pending" ? T.cancel : T.undo);
+        b.type = "button";
+        b.dataset.action = l.status === "pending" ? "cancel" : "undo";
+        b.addEventListener("click", function () {
+          if (l.status === "pending") { cancel(l.client_id); } else { undo(l.checkin_id); }
+        });
+        li.appendChild(b);
+      }
       ul.appendChild(li);
     });
   }
@@ -178,7 +205,10 @@
       ev.item.name = name;
       if (a.ok) {
         markCheckedIn(a.attendee, a.scanned_dt, true);
-        logEntry(ev.item, "ok", ""); show("ok", T.checked_in, a.message, a.code); beep("ok");
+        logEntry(ev.item, "ok", "", a.checkin_id);
+        show("ok", T.checked_in, a.message, a.code, undoable({ status: "ok", checkin_id: a.checkin_id, answered: Date.now() })
+          ? a.checkin_id : null);
+        beep("ok");
       } else if (a.code === "already_checked_in") {
         // Checked in here before (by this phone or another at the point): nothing is wrong.
         markCheckedIn(a.attendee, a.checked_in_dt, true);
@@ -197,6 +227,38 @@
       var waiting = lastQueued && queue.items().some(function (i) { return i.client_id === lastQueued.client_id; });
       show("wait", waiting ? (lastQueued.name || T.unknown_badge) : T.waiting, T.queued, "queued");
     } else if (ev.type === "change") { renderLog(); }
+  });
+
+  // --- undo -----------------------------------------------------------------------------------
+  function forget(attendeeId) {  // the kept roster no longer marks the person checked in
+    var person = byId[attendeeId];
+    if (person) { person.checked_in_dt = null; person.here = null; person.where = null; saveRoster(); }
+  }
+  function undo(checkinId) {
+    if (!checkinId) { return; }
+    fetch(cfg.undoUrl.replace("/0/", "/" + checkinId + "/"), {
+      method: "POST", credentials: "same-origin",
+      headers: { "X-CSRFToken": csrf, "Accept": "application/json" }
+    }).then(function (r) {
+      return r.json().catch(function () { return { ok: false, message: "HTTP " + r.status }; });
+    }).then(function (a) {
+      if (a.ok) {
+        if (a.attendee) { forget(a.attendee.id); }
+        setLogStatus(function (l) { return l.checkin_id === checkinId; }, "undone", "");
+        show("seen", T.undone, a.message, a.code); beep("seen");
+      } else {
+        if (a.code === "csrf_failed") { refreshRoster().catch(function () {}); }
+        show("bad", T.not_undone, a.message || a.code, a.code); beep("bad");
+      }
+    }, function () { show("bad", T.not_undone, T.undo_offline, "offline"); beep("bad"); });
+  }
+  function cancel(clientId) {
+    queue.remove(clientId);
+    setLogStatus(function (l) { return l.client_id === clientId; }, "cancelled", "");
+  }
+  $("undo-last").addEventListener("click", function (e) {
+    e.stopPropagation();  // not a tap that clears the answer
+    undo(parseInt(this.dataset.checkin, 10));
   });
 
   // --- network state --------------------------------------------------------------------------

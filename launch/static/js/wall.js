@@ -110,9 +110,11 @@
     [["in_call", t.in_call, L.short.in_call, t.in_call ? L.in_call : L.not_in_call],
      ["checked_in", t.checked_in, t.checked_in ? hhmm(t.checked_in_at) : L.short.checked_in,
       t.checked_in ? fmt(L.checked_in_at, { time: hhmm(t.checked_in_at) }) : L.not_checked_in],
-     ["page_live", t.page_live, L.short.page_live, t.page_live ? L.page_live : L.page_off]].forEach(function (f) {
+     ["page_live", t.page_live, L.short.page_live, t.page_live ? L.page_live
+       : t.page_closed_at ? fmt(L.page_closed, { time: hhmm(t.page_closed_at) }) : L.page_off]].forEach(function (f) {
       var li = el("li", "fact " + (f[1] ? "on" : "off"));
       li.dataset.fact = f[0];
+      if (f[0] === "page_live" && !t.page_live && t.page_closed_at) { li.dataset.closed = "1"; }
       li.title = f[3];
       li.appendChild(el("span", null, f[2]));
       li.appendChild(el("span", "visually-hidden", " (" + f[3] + ")"));
@@ -120,7 +122,9 @@
     });
     a.appendChild(facts);
     var present = t.headcount !== null && t.headcount !== undefined ? t.headcount : t.attendees;
-    var people = el("p", "tile-people", fmt(L.headcount, { present: present, expected: t.expected }));
+    // Unknown expected attendance is "—" (never "x/0"): the figure alone.
+    var people = el("p", "tile-people", t.expected === null || t.expected === undefined
+      ? fmt(L.headcount_only, { present: present }) : fmt(L.headcount, { present: present, expected: t.expected }));
     if (t.attendees) { people.appendChild(el("span", "tile-att", " · " + fmt(L.attendees, { n: t.attendees }))); }
     a.appendChild(people);
     if (t.problem) {
@@ -245,7 +249,7 @@
     setText("c-checked", c.checked_in);
     setText("c-invited", c.invited);
     setText("c-present", c.attendees_present);
-    setText("c-expected", c.attendees_expected);
+    setText("c-expected", c.attendees_expected === null || c.attendees_expected === undefined ? "\u2014" : c.attendees_expected);
     setText("c-live", c.live);
     setText("c-incall", c.in_call);
     var levels = [];
@@ -312,6 +316,7 @@
       }
       who.appendChild(el("small", null, " · " + (t.last_seen_at ? fmt(L.last_seen, { time: hhmm(t.last_seen_at) }) : L.never_seen)));
       li.appendChild(who);
+      if (t.problem && t.problem.id && root.dataset.resolveUrl) { li.appendChild(resolveButton(t)); }
       ol.appendChild(li);
     });
     var shown = Math.min(list.length, ATTENTION_MAX);
@@ -329,6 +334,24 @@
     more.hidden = shown >= list.length;
     more.textContent = fmt(L.more, { n: list.length - shown });
     root.dataset.attentionShown = String(shown);
+  }
+
+  // Operators mark a problem resolved from here; the wall changes when the server's delta comes.
+  function resolveButton(t) {
+    var b = el("button", "att-resolve", L.resolve);
+    b.type = "button";
+    b.dataset.problem = t.problem.id;
+    b.addEventListener("click", function () {
+      b.disabled = true;
+      var url = root.dataset.resolveUrl.replace("/points/0/", "/points/" + t.id + "/")
+        .replace("/problems/0/", "/problems/" + t.problem.id + "/");
+      fetch(url, { method: "POST", credentials: "same-origin",
+                   headers: { "X-CSRFToken": root.dataset.csrf, "Accept": "application/json" } })
+        .then(function (r) { return r.json(); })
+        .then(function (a) { if (!a.ok) { b.disabled = false; b.title = a.message || a.code; } },
+              function () { b.disabled = false; });
+    });
+    return b;
   }
 
   function renderFeed() {

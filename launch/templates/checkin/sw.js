@@ -65,8 +65,16 @@ self.addEventListener("message", function (e) {
   if (e.waitUntil) { e.waitUntil(done); }
 });
 
+var BEACON = /^\/c\/points\/\d+\/page-closed$/;
+
 self.addEventListener("fetch", function (e) {
   var req = e.request, url = new URL(req.url);
+  if (req.method === "POST" && url.origin === self.location.origin && BEACON.test(url.pathname)) {
+    // A closing page's beacon: sent by the worker, which outlives the page (left to the browser, the
+    // beacon of a page this worker controls was lost as the page unloaded).
+    e.respondWith(fetch(req).catch(function () { return new Response(null, { status: 503 }); }));
+    return;
+  }
   if (req.method !== "GET" || url.origin !== self.location.origin) { return; }
   if (url.pathname.indexOf("/static/") === 0 && HASHED.test(url.pathname)) {
     // A hashed file never changes: the kept copy, else the network (kept for next time).
