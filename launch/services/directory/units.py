@@ -92,12 +92,15 @@ def map_root(edition: str | None = None) -> Unit | None:
                              .order_by(LEVEL_ORDER, Unit.code).limit(1))
 
 
-def areas() -> list[Unit]:
+def areas(*, include_roots: bool = False) -> list[Unit]:
     """Units that group points below their map's top (a district on the 2023 map, a province under
-    the national root), newest map first: what an event's invitation chooses "by area"."""
+    the national root), newest map first: what an event's invitation chooses "by area". With
+    `include_roots`, the tops too (a province of today's map loaded alone: a campaign's whole map)."""
     parents = select(Unit.parent_id).where(Unit.parent_id.is_not(None)).distinct()
-    return list(db.session.scalars(select(Unit).where(Unit.id.in_(parents), Unit.parent_id.is_not(None))
-                                   .order_by(Unit.edition.desc(), LEVEL_ORDER, Unit.code)))
+    stmt = select(Unit).where(Unit.id.in_(parents))
+    if not include_roots:
+        stmt = stmt.where(Unit.parent_id.is_not(None))
+    return list(db.session.scalars(stmt.order_by(Unit.edition.desc(), LEVEL_ORDER, Unit.code)))
 
 
 def in_edition(values: Any, edition: str | None) -> tuple[list[Unit], list[str], list[str]]:
