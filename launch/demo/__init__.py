@@ -1,5 +1,6 @@
-"""Demo data for `make run`: the bundled directory, one account per role, and (from the feature
-modules) a launch event relative to now and the follow-up campaigns. Idempotent.
+"""Demo data for `make run`: both maps of Quảng Ngãi (the bundled 2023 file and today's map from the
+pinned `vietnam-provinces`), one account per role, and (from the feature modules) the ended launch of
+28 July 2023 with its report, an upcoming launch on today's map and the follow-up campaigns. Idempotent.
 
 The demo accounts' passwords are published (README, this file). So: never under the production
 config, and whenever the app is served beyond loopback, an account still on its published password
@@ -18,10 +19,10 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.security import check_password_hash
 
-from launch.demo import campaigns, events, roster
+from launch.demo import campaigns, events, history, roster
 from launch.extensions import db
-from launch.models import Unit, User
-from launch.services.directory import import_bundled_directory
+from launch.models import User
+from launch.services.directory import find_unit, import_bundled_directory, import_current_map
 from launch.services.errors import DomainError
 from launch.services.users import change_password, create_user
 
@@ -34,6 +35,10 @@ DEMO_ACCOUNTS = (
 )
 #: Demo accounts reach their (reserved, undeliverable) mailbox, so e-mail notices show up in the log.
 DEMO_EMAIL_DOMAIN = "demo.example"
+#: Units of today's map a demo host also acts for (Xã Bình Sơn since 1 July 2025).
+DEMO_TODAY_UNITS = {"binhson": ("2025:21040",)}
+#: Today's map of the demo province (its IOC and 96 communes).
+DEMO_PROVINCE = "51"
 
 
 class DemoAccount(NamedTuple):
@@ -63,21 +68,24 @@ def load_demo(*, exposed: bool = False) -> list[DemoAccount]:
     """
     _refuse_in_production()
     import_bundled_directory()
+    import_current_map(DEMO_PROVINCE)
     accounts: list[DemoAccount] = []
     for username, password, role, display_name, codes in DEMO_ACCOUNTS:
         if db.session.scalar(select(User).where(User.username == username)):
             continue
-        codes = tuple(c for c in codes if db.session.scalar(select(Unit.id).where(Unit.code == c)))
+        codes = tuple(c for c in codes if find_unit(c) is not None)
         chosen = _random_password() if exposed else password
         create_user(username, chosen, role, display_name=display_name, unit_codes=codes,
                     email=f"{username}@{DEMO_EMAIL_DOMAIN}")
         accounts.append(DemoAccount(username, chosen, role))
+    _add_todays_units()
     if exposed:
         accounts += secure_demo_accounts()
     operator = db.session.scalar(select(User).where(User.username == "ioc"))
+    history.seed_history(operator)
     event = events.seed_demo(operator)
     if event is not None:
-        roster.seed_demo_checkins(event)
+        roster.seed_demo_checkins(event, roster.codes_for(event))
     campaigns.seed_demo(operator)
     printed = {a.username for a in accounts}
     # Accounts that existed already: their published password, unless it was replaced.
@@ -88,6 +96,17 @@ def load_demo(*, exposed: bool = False) -> list[DemoAccount]:
             accounts.append(DemoAccount(username, password if still else None, role))
     order = [a[0] for a in DEMO_ACCOUNTS]
     return sorted(accounts, key=lambda a: order.index(a.username))
+
+
+def _add_todays_units() -> None:
+    """Demo hosts also act for their unit on today's map (idempotent)."""
+    for username, refs in DEMO_TODAY_UNITS.items():
+        user = db.session.scalar(select(User).where(User.username == username))
+        for ref in refs:
+            unit = find_unit(ref)
+            if user is not None and unit is not None and unit not in user.units:
+                user.units.append(unit)
+    db.session.commit()
 
 
 def secure_demo_accounts() -> list[DemoAccount]:

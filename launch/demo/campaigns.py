@@ -7,12 +7,13 @@ import io
 import random
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from launch.clock import to_local, utcnow
 from launch.extensions import db
 from launch.models import Event, Unit, User
 from launch.models.campaigns import Campaign, ProgressReport
+from launch.models.units import LEGACY_EDITION
 from launch.services.campaigns import local_midnight, periods, save_campaign, targets, template_defaults, write_report
 from launch.services.teams import import_teams
 
@@ -120,9 +121,16 @@ def seed_demo(operator: User | None, now: datetime | None = None) -> None:
 
     if not db.session.scalar(select(Campaign.id).where(Campaign.template == "seven_in_seven").limit(1)):
         data = template_defaults("seven_in_seven", now)
-        anchor = db.session.get(Event, data["anchor_event_id"]) if data.get("anchor_event_id") else None
-        # No launch, or one whose 7 days are over (demo data loaded long after): the 7 days from today.
-        if anchor is None or local_midnight(to_local(anchor.start_dt).date() + timedelta(days=7)) <= now:
+        # On the teams' map (2023: every district's communes), after a launch of that map still under
+        # way or just past; else the 7 days from today (never the days after the launch of July 2023).
+        data["district_ids"] = [u.id for u in db.session.scalars(
+            select(Unit).where(Unit.level == "district", Unit.edition == LEGACY_EDITION))]
+        anchor = db.session.scalar(
+            select(Event).where(or_(Event.edition == LEGACY_EDITION, Event.edition.is_(None)),
+                                Event.state != "cancelled", Event.end_dt >= now - timedelta(days=7))
+            .order_by(Event.start_dt).limit(1))
+        data["anchor_event_id"] = anchor.id if anchor is not None else None
+        if anchor is None:
             today = to_local(now).date()
             data.update(date_mode="dates", start=local_midnight(today), end=local_midnight(today + timedelta(days=7)))
         data["name"] = "Mỗi thành viên Tổ CNSCĐ hướng dẫn 7 người dân trong 7 ngày"

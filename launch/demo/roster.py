@@ -1,4 +1,5 @@
-"""A demo roster: 20 people at Huyện Bình Sơn (524) and 20 at Xã Bình Thạnh (21046)."""
+"""A demo roster: 20 people at each of two points (Huyện Bình Sơn (524) and Xã Bình Thạnh (21046) on
+the 2023 map; Xã Bình Sơn (21040) and Xã Tịnh Khê (21211) on today's)."""
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -16,13 +17,23 @@ DEMO_POSITIONS = ("Chủ tịch UBND", "Phó Chủ tịch UBND", "Công chức V
                   "Chủ tịch Hội Phụ nữ", "Trưởng thôn", "Tổ công nghệ số cộng đồng", "Công chức Văn hóa - Xã hội")
 
 
-def seed_demo_checkins(event: Event) -> int:
-    """Add a demo roster (20 people at Huyện Bình Sơn (524), 20 at Xã Bình Thạnh (21046)); idempotent.
+#: The demo roster's points on each map.
+ROSTER_CODES = {"2023": ("524", "21046"), "2025": ("21040", "21211")}
+
+
+def codes_for(event: Event) -> tuple[str, ...]:
+    """The demo roster's unit codes on the event's map."""
+    return ROSTER_CODES.get(event.edition or "2023", ROSTER_CODES["2023"])
+
+
+def seed_demo_checkins(event: Event, codes: tuple[str, ...] = ROSTER_CODES["2023"]) -> int:
+    """Add a demo roster (20 people at each unit of `codes`, by default Huyện Bình Sơn (524) and Xã
+    Bình Thạnh (21046)); idempotent.
 
     Only units invited to `event` get people. Returns how many were added.
     """
     added = 0
-    for offset, code in enumerate(("524", "21046")):
+    for offset, code in enumerate(codes):
         unit_id = db.session.scalar(
             select(Unit.id).join(EventPoint, EventPoint.unit_id == Unit.id)
             .where(EventPoint.event_id == event.id, Unit.code == code)

@@ -15,15 +15,18 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import Select, func, select
 
 from launch.clock import iso, utcnow
 from launch.extensions import db
 from launch.models import Activity, AttendeeCheckin, Event, EventPoint, PointProblem, Unit
-from launch.services import roster
+from launch.services import roster, wall_groups
 from launch.services.events.queries import get_event
 from launch.services.hierarchy import HOST_GROUP, Node, point_group_rows
 from launch.services.text import split_division
+from launch.services.wall_groups import event_groups as event_groups
+from launch.services.wall_groups import is_group as is_group
+from launch.services.wall_groups import is_national as is_national
 
 #: Every tile status, in priority order (the first that applies wins).
 STATUSES = ("problem", "signal_lost", "live", "checked_in", "absent", "tested", "invited")
@@ -164,6 +167,8 @@ def facts_mark(tile: dict[str, Any]) -> str:
     (the directory edited a name, host or phone during the event) takes a fresh snapshot."""
     text = "\x1f".join(str(tile.get(k)) for k in sorted(STATIC_TILE_KEYS))
     return format(zlib.crc32(text.encode("utf-8")), "08x")
+
+
 def expected_at(point: EventPoint, on_roster: int | None) -> int | None:
     """Whom a point expects: its people on the roster when there are any, else the attendance set for
     it, else None (unknown: pages show "—", never 0 and never "x/0")."""
@@ -176,7 +181,8 @@ def point_units(event_id: int) -> dict[int, int]:
         select(EventPoint.unit_id, EventPoint.id).where(EventPoint.event_id == event_id)).all())
 
 
-def load_tiles(event: Event, point_ids: set[int] | None = None, now: datetime | None = None) -> list[dict[str, Any]]:
+def load_tiles(event: Event, point_ids: set[int] | None = None, now: datetime | None = None, *,
+               group_ids: set[int] | None = None) -> list[dict[str, Any]]:
     """Tiles of the event's points (all, or `point_ids`) in wall order, read in one query.
 
     Names, codes, levels and groups are those the event was held with (frozen on its points), so
@@ -188,6 +194,8 @@ def load_tiles(event: Event, point_ids: set[int] | None = None, now: datetime | 
         if not point_ids:
             return []
         stmt = stmt.where(EventPoint.id.in_(point_ids))
+    if group_ids is not None:
+        stmt = stmt.where(EventPoint.group_id.in_(group_ids or {-1}))
     presence_applies, timeout = event.state in PRESENCE_STATES, presence_timeout()
     rows = db.session.execute(stmt).all()
     units = {row[0].unit_id: row[0].id for row in rows} if point_ids is None else None
@@ -316,9 +324,28 @@ def full_view(event_id: int, district_id: int | None = None, now: datetime | Non
     """
     now = now or utcnow()
     event = get_event(event_id)
-    view = build_view(event, load_tiles(event, now=now), district_id, now)
-    view.update(type="snapshot", attention=needs_attention(view["tiles"]))
+    if district_id is None and wall_groups.is_national(event.id):
+        view = group_view(event, now)
+    else:
+        view = build_view(event, load_tiles(event, now=now), district_id, now)
+        view["attention"] = needs_attention(view["tiles"])
+    view["type"] = "snapshot"
     return view
+
+
+def group_view(event: Event, now: datetime) -> dict[str, Any]:
+    """The whole wall of a national launch (`view` "groups"): a tile per province, the IOC's own
+    tile, national counters, the first points of the national attention list and its length, the
+    feed; about 35 tiles however many points (see `launch.services.wall_groups`)."""
+    parts = wall_groups.group_view_parts(event.id, now, presence_timeout(), event.state in PRESENCE_STATES)
+    host_id = wall_groups.host_point_id(event.id)
+    return {
+        "event_id": event.id, "district_id": None, "room": wall_room(event.id), "view": "groups",
+        "event": event_info(event, now), "counters": parts["counters"], "groups": parts["groups"],
+        "tiles": [_public(t) for t in load_tiles(event, {host_id}, now=now)] if host_id else [],
+        "feed": recent_activity(event.id), "attention": wall_groups.attention_entries(parts["attention_ids"]),
+        "attention_total": parts["attention_total"],
+    }
 
 
 def live_rooms() -> list[str]:
@@ -333,34 +360,6 @@ def live_rooms() -> list[str]:
         if group_id is not None and group_id != HOST_GROUP:
             rooms.add(wall_room(event_id, group_id))
     return sorted(rooms)
-
-
-def is_group(event_id: int, unit_id: int) -> bool:
-    """Whether `unit_id` is one of the event's groups (it has a group wall: a district in 2023, a
-    province at a national launch)."""
-    return db.session.scalar(
-        select(EventPoint.id).where(EventPoint.event_id == event_id, EventPoint.group_id == unit_id,
-                                    EventPoint.is_host.is_(False)).limit(1)
-    ) is not None
-
-
-def event_groups(event_id: int) -> list[dict[str, Any]]:
-    """The event's groups in wall order, each with its points counted (one SQL aggregate, no tiles):
-    {id, code, name, level, invited, checked_in, absent}. The host point is not in any.
-
-    The hook for views that show groups rather than points (a national wall's 34 province tiles).
-    """
-    checked = func.sum(case((EventPoint.checked_in_dt.is_not(None), 1), else_=0))
-    absent = func.sum(case(((EventPoint.absent_dt.is_not(None)) & (EventPoint.checked_in_dt.is_(None)), 1), else_=0))
-    rows = db.session.execute(
-        select(EventPoint.group_id, EventPoint.group_code, EventPoint.group_name, EventPoint.group_level,
-               func.count(EventPoint.id), checked, absent)
-        .where(EventPoint.event_id == event_id, EventPoint.is_host.is_(False), EventPoint.group_id.is_not(None))
-        .group_by(EventPoint.group_id, EventPoint.group_code, EventPoint.group_name, EventPoint.group_level)
-        .order_by(EventPoint.group_code, EventPoint.group_id)
-    )
-    return [{"id": gid, "code": code or "", "name": name or "", "level": level or "", "invited": n,
-             "checked_in": int(c or 0), "absent": int(a or 0)} for gid, code, name, level, n, c, a in rows]
 
 
 def district_ids(event: Event) -> list[int]:
@@ -391,6 +390,8 @@ def build_deltas(event_id: int, point_ids: set[int | None], now: datetime | None
     event = db.session.get(Event, event_id)
     if event is None:
         return []
+    if wall_groups.is_national(event.id):
+        return _national_deltas(event, point_ids, now)
     tiles = load_tiles(event, now=now)
     event_level = None in point_ids
     changed = {t["id"] for t in tiles if t["id"] in point_ids}
@@ -401,6 +402,28 @@ def build_deltas(event_id: int, point_ids: set[int | None], now: datetime | None
         view = build_view(event, tiles, district_id, now)
         view["type"] = "delta"
         view["tiles"] = [slim_tile(t) for t in view["tiles"] if t["id"] in changed]
+        view["event_level"] = event_level
+        deltas.append(view)
+    return deltas
+
+
+def _national_deltas(event: Event, point_ids: set[int | None], now: datetime) -> list[dict[str, Any]]:
+    """A national launch's deltas: the whole wall's (the changed groups' tiles, the IOC's tile if it
+    changed, counters, attention), then each touched province's (its changed point tiles); only
+    the touched provinces' points are read."""
+    event_level = None in point_ids
+    changed = {p for p in point_ids if p is not None}
+    root = group_view(event, now)
+    touched = {g["id"] for g in root["groups"]} if event_level else wall_groups.groups_of_points(event.id, changed)
+    root.update(type="delta", event_level=event_level,
+                groups=[g for g in root["groups"] if g["id"] in touched],
+                tiles=[slim_tile(t) for t in root["tiles"] if event_level or t["id"] in changed])
+    deltas = [root]
+    tiles = load_tiles(event, now=now, group_ids=touched) if touched else []
+    for group_id in sorted(touched):
+        view = build_view(event, tiles, group_id, now)
+        view["type"] = "delta"
+        view["tiles"] = [slim_tile(t) for t in view["tiles"] if event_level or t["id"] in changed]
         view["event_level"] = event_level
         deltas.append(view)
     return deltas

@@ -24,6 +24,7 @@ from launch.extensions import db
 from launch.models import Event, Unit
 from launch.models.campaigns import Campaign
 from launch.services import campaigns as svc
+from launch.services import directory
 from launch.services import teams as team_svc
 from launch.services.access import can_read_all
 from launch.services.errors import DomainError, ValidationFailed
@@ -87,13 +88,15 @@ def _render_form(data: dict[str, Any], errors: list, campaign=None, status: int 
     metrics = list(data.get("metrics") or [])
     metrics += [{"key": None, "label": "", "target_rule": "none", "target_value": None}] * (
         svc.MAX_METRICS - len(metrics))
-    districts = list(db.session.scalars(select(Unit).where(Unit.level == "district").order_by(Unit.code)))
+    areas_by_map: dict[str, list[Unit]] = {}
+    for area in directory.areas(include_roots=True):
+        areas_by_map.setdefault(directory.edition_label(area.edition), []).append(area)
     events = list(db.session.scalars(select(Event).order_by(Event.start_dt.desc()).limit(50)))
     field_errors: dict[str, list[str]] = {}
     for e in errors:
         field_errors.setdefault(getattr(e, "field", ""), []).append(str(e))
     return render_template("campaigns/form.html", data=data, metrics=metrics[: svc.MAX_METRICS], errors=errors,
-                           field_errors=field_errors, campaign=campaign, districts=districts, events=events,
+                           field_errors=field_errors, campaign=campaign, areas_by_map=areas_by_map, events=events,
                            selected_districts={str(i) for i in data.get("district_ids") or []},
                            **_labels()), status
 

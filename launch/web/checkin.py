@@ -22,7 +22,7 @@ from flask_login import current_user, login_required
 
 from launch.extensions import db, limiter
 from launch.models.checkins import PROBLEM_KINDS
-from launch.services import api_tokens, checkin, events, host_view, presence, qr, roster, tokens
+from launch.services import api_tokens, checkin, events, host_view, presence, qr, roster, tokens, wall
 from launch.services.access import can_act_for
 from launch.services.errors import DomainError, ValidationFailed
 from launch.services.text import small_int
@@ -235,13 +235,19 @@ def event_points(event_id: int):  # noqa: ANN201
 @bp.route("/events/<int:event_id>/qr-sheet")
 @operator_required
 def qr_sheet(event_id: int):  # noqa: ANN201
-    """All the event's point QR codes on print-ready A4 pages; marks them issued."""
+    """The event's point QR codes on print-ready A4 pages (all, or one group's with ?district=: a
+    district, a province of a national launch); marks them issued."""
     event = events.get_event(event_id)
-    points = [p for p in checkin.event_points(event) if not p.is_host]
+    group_id = small_int(request.args.get("district", ""))
+    groups = wall.event_groups(event.id)
+    if group_id is not None and group_id not in {g["id"] for g in groups}:
+        abort(404)
+    points = checkin.sheet_points(event, group_id)
     items = [{"point": p, "label": checkin.point_label(p), "url": (url := tokens.site_url(p)),
               "svg": qr.svg_inline(url)} for p in points]
     checkin.mark_qr_issued(points)
-    return render_template("checkin/qr_sheet.html", event=event, items=items)
+    return render_template("checkin/qr_sheet.html", event=event, items=items, groups=groups,
+                           group=next((g for g in groups if g["id"] == group_id), None))
 
 
 @bp.route("/events/<int:event_id>/points/<int:point_id>/qr.<any(png, svg):kind>")

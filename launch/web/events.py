@@ -14,7 +14,7 @@ from launch.extensions import db
 from launch.models import Notification, Unit
 from launch.models.events import EVENT_STATES
 from launch.models.units import LEVELS
-from launch.services import events
+from launch.services import directory, events
 from launch.services.directory import LEVEL_LABELS
 from launch.services.errors import ValidationFailed
 from launch.services.text import small_int
@@ -34,12 +34,19 @@ def _form_data(form: Any, *, new: bool) -> dict[str, Any]:
     return data
 
 
+def _by_map(units: list[Unit]) -> list[tuple[str, list[Unit]]]:
+    """Units grouped by their map, in the order given: [(the map in words, units)]."""
+    groups: dict[str, list[Unit]] = {}
+    for unit in units:
+        groups.setdefault(unit.edition, []).append(unit)
+    return [(directory.edition_label(edition), members) for edition, members in groups.items()]
+
+
 def _form_context(form: Any, **extra: Any) -> dict[str, Any]:
-    districts = db.session.scalars(select(Unit).where(Unit.level == "district").order_by(Unit.code)).all()
-    hosts = db.session.scalars(select(Unit).where(Unit.level != "commune").order_by(Unit.level.desc(),
-                                                                                      Unit.code)).all()
-    return {"districts": districts, "host_units": hosts, "levels": [lv for lv in LEVELS if lv != "province"],
-            "level_labels": LEVEL_LABELS,
+    hosts = db.session.scalars(select(Unit).where(Unit.level != "commune")
+                               .order_by(Unit.edition.desc(), directory.LEVEL_ORDER, Unit.code)).all()
+    return {"areas_by_map": _by_map(directory.areas()), "hosts_by_map": _by_map(list(hosts)),
+            "levels": [lv for lv in LEVELS if lv != "country"], "level_labels": LEVEL_LABELS,
             "chosen_districts": form.getlist("invite_districts") if hasattr(form, "getlist") else [],
             "chosen_levels": form.getlist("invite_levels") if hasattr(form, "getlist") else [], **extra}
 

@@ -124,6 +124,10 @@ def js_labels() -> dict[str, Any]:
                         "in_call": _("in the call"), "left": _("left the call")},
         "level": {"country": _("national level"), "province": _("province level"), "district": _("district level"),
                   "commune": _("commune level")},
+        "groups": {"checked": _("points checked in"), "attention": _("%(n)s need attention"),
+                   "problems": _("%(n)s problems"), "signal_lost": _("%(n)s signal lost"),
+                   "open": _("Open the wall of %(name)s"),
+                   "more": _("and %(n)s more: open a province to see them all")},
     }
 
 
@@ -147,8 +151,10 @@ def _render_wall(event_id: int, district_id: int | None, projector: bool) -> str
     groups = wall.event_groups(event.id)
     districts = [(g["id"], g["name"]) for g in groups] if district is None else []
     projector = projector or request.args.get("mode") == "projector"
+    group_view = district is None and wall.is_national(event.id)  # a tile per province, never 3,356
     return render_template(
         "wall/wall.html", event=event, district=district, districts=districts, projector=projector,
+        group_view=group_view, drill_url=url_for("wall.district_wall", event_id=event.id, district_id=0),
         group_words=group_words({g["level"] for g in groups}, event),
         labels=js_labels(), statuses=status_labels(), can_read_all=access.can_read_all(current_user),
         can_resolve=current_user.is_operator and not projector,

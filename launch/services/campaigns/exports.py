@@ -25,12 +25,17 @@ def export_rows(campaign: Campaign, kind: str, *, user: User | None = None, now:
     data = progress(campaign, user=user, now=now)
     metrics = data["metrics"]
     parent_names = {g.unit.id: g.unit.name for g in data["groups"]}
+    # The group column follows the map; one province alone (a two-level province's campaign) has none.
+    grouped = not (data["group_level"] == "province" and len(data["groups"]) == 1) and data["groups"]
+    group_heading = [str(data["group_words"]["label"])] if grouped else []
 
-    def district_of(unit: Unit) -> str:
-        return unit.name if unit.level == "district" else parent_names.get(unit.parent_id, "")
+    def district_of(unit: Unit) -> list[str]:
+        if not grouped:
+            return []
+        return [unit.name if unit.level == "district" else parent_names.get(unit.parent_id, "")]
 
     if kind == "results":
-        headings = [_("District"), _("Unit code"), _("Unit"), _("Team members")]
+        headings = [*group_heading, _("Unit code"), _("Unit"), _("Team members")]
         for m in metrics:
             headings += [m.label, _("%(metric)s: target", metric=m.label), _("%(metric)s: %% of target",
                                                                               metric=m.label)]
@@ -38,7 +43,7 @@ def export_rows(campaign: Campaign, kind: str, *, user: User | None = None, now:
         rows = []
         for r in data["units"]:
             counts = r.status_counts()
-            row: list[Any] = [district_of(r.unit), r.unit.code, r.unit.name, r.members]
+            row: list[Any] = [*district_of(r.unit), r.unit.code, r.unit.name, r.members]
             for m in metrics:
                 row += [r.values[m.id], r.targets[m.id], pct(r.values[m.id], r.targets[m.id])]
             row += [counts.get("on_time", 0), counts.get("late", 0), counts.get("missing", 0)]
@@ -46,7 +51,7 @@ def export_rows(campaign: Campaign, kind: str, *, user: User | None = None, now:
         return headings, rows
     if kind != "status":
         raise NotFound("unknown_export", _("This export does not exist."))
-    headings = [_("Period"), _("Cut-off"), _("District"), _("Unit code"), _("Unit"), _("Status"), _("Reported at"),
+    headings = [_("Period"), _("Cut-off"), *group_heading, _("Unit code"), _("Unit"), _("Status"), _("Reported at"),
                 _("Reported by"), _("Version")] + [m.label for m in metrics]
     latest: dict[tuple[int, int], ProgressReport] = {
         (rep.unit_id, rep.period_index): rep for rep in db.session.scalars(
@@ -57,7 +62,7 @@ def export_rows(campaign: Campaign, kind: str, *, user: User | None = None, now:
         for r in data["units"]:
             rep = latest.get((r.unit.id, p.index))
             values = r.by_period.get(p.index, {})
-            rows.append([p.label, p.deadline, district_of(r.unit), r.unit.code,
+            rows.append([p.label, p.deadline, *district_of(r.unit), r.unit.code,
                          r.unit.name, str(STATUS_LABELS[r.statuses[p.index]]),
                          rep.reported_dt if rep else "",
                          (rep.reported_by.display_name if rep and rep.reported_by else ""),

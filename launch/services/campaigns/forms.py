@@ -17,6 +17,7 @@ from launch.models.campaigns import (
     TARGET_RULES,
     Campaign,
 )
+from launch.services import directory
 from launch.services.campaigns.periods import cutoff_text, local_midnight
 from launch.services.campaigns.queries import has_reports, reporting_districts
 from launch.services.campaigns.settings import MAX_METRICS, MAX_VALUE
@@ -50,8 +51,8 @@ def metric_key(label: str) -> str:
 class _Form:
     """A campaign form being checked: the input, what is clean so far, every problem in the form's order."""
 
-    def __init__(self, data: dict[str, Any]) -> None:
-        self.data = data
+    def __init__(self, data: dict[str, Any], campaign: Campaign | None = None) -> None:
+        self.data, self.campaign = data, campaign
         self.clean: dict[str, Any] = {}
         self.errors: list[FieldError] = []
 
@@ -127,24 +128,41 @@ def _clean_rhythm(form: _Form) -> None:
     form.clean["escalation_minutes"] = escalation
 
 
+def _campaign_map(form: _Form, areas: list[Unit]) -> str:
+    """The map the reporting units are on: the chosen areas', else the campaign's own (an edit),
+    else the map of the launch it counts from, else the newest."""
+    if areas:
+        return areas[0].edition
+    if form.campaign is not None and form.campaign.units:
+        return form.campaign.units[0].unit.edition
+    event = db.session.get(Event, form.clean["anchor_event_id"]) if form.clean.get("anchor_event_id") else None
+    return (event.edition if event is not None else None) or directory.default_edition()
+
+
 def _clean_units(form: _Form) -> None:
-    """The reporting units: every unit of the level, in the chosen districts (all when none chosen)."""
+    """The reporting units: every unit of the level under the chosen areas (a district, a province;
+    none chosen: the whole map), on one map."""
     level = form.get("reporting_level")
     if level not in REPORTING_LEVELS:
         form.refuse("reporting_level", _("Choose communes or districts as reporting units."), "bad_level")
-    district_ids = sorted({i for i in (parse_int(x) for x in (form.get("district_ids") or [])) if i})
-    districts = list(db.session.scalars(select(Unit).where(Unit.id.in_(district_ids), Unit.level == "district")))
-    if len(districts) != len(district_ids):
-        form.refuse("district_ids", _("Choose districts from the list."), "bad_district")
+    area_ids = sorted({i for i in (parse_int(x) for x in (form.get("district_ids") or [])) if i})
+    areas = list(db.session.scalars(select(Unit).where(Unit.id.in_(area_ids), Unit.level != "commune")
+                                    .order_by(Unit.code))) if area_ids else []
+    if len(areas) != len(area_ids):
+        form.refuse("district_ids", _("Choose areas from the list."), "bad_district")
+    edition = _campaign_map(form, areas)
+    if any(a.edition != edition for a in areas):
+        form.refuse("district_ids", _("Choose areas of one map."), "other_map")
     form.clean["reporting_level"] = level
     form.clean["unit_ids"] = []
-    if level in REPORTING_LEVELS:
-        stmt = select(Unit.id).where(Unit.level == level)
-        if district_ids:
-            column = Unit.parent_id if level == "commune" else Unit.id
-            stmt = stmt.where(column.in_(district_ids))
-        form.clean["unit_ids"] = list(db.session.scalars(stmt.order_by(Unit.code)))
-        if not form.clean["unit_ids"] and not form.refused("district_ids"):
+    if level in REPORTING_LEVELS and not form.refused("district_ids"):
+        if areas:
+            under = {u.id: u for a in areas for u in (a, *directory.units_under(a))}
+            form.clean["unit_ids"] = [u.id for u in sorted(under.values(), key=lambda u: u.code) if u.level == level]
+        else:
+            form.clean["unit_ids"] = list(db.session.scalars(
+                select(Unit.id).where(Unit.level == level, Unit.edition == edition).order_by(Unit.code)))
+        if not form.clean["unit_ids"]:
             form.refuse("district_ids", _("No unit would report for this campaign."), "no_units")
 
 
@@ -197,7 +215,7 @@ def _check_locked(form: _Form, campaign: Campaign) -> None:
 
 def validate_campaign(data: dict[str, Any], *, campaign: Campaign | None = None) -> dict[str, Any]:
     """Check a campaign's settings; return clean values or raise ValidationFailed listing every problem."""
-    form = _Form(data)
+    form = _Form(data, campaign)
     form.clean["template"] = data.get("template") if data.get("template") in TEMPLATES else None
     for step in (_clean_text, _clean_dates, _clean_rhythm, _clean_units, _clean_metrics):
         step(form)

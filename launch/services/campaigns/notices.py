@@ -16,7 +16,7 @@ from launch.models.campaigns import (
 from launch.services.campaigns.periods import Period
 from launch.services.campaigns.progress import pct, progress
 from launch.services.notifications import send_notice
-from launch.services.recipients import district_hosts, hosts_by_unit, operators, unit_hosts
+from launch.services.recipients import area_hosts, hosts_by_unit, operators, unit_hosts
 
 
 def _missing_units(campaign: Campaign, period: Period, now: datetime) -> list[Unit]:
@@ -93,12 +93,12 @@ def chase_missing(campaign: Campaign, period: Period, now: datetime, *, escalate
     """Tell who should know which units have not reported for `period`; returns those units.
 
     Before the cut-off (`before`, while there is time) and at it (a reminder) the units' own hosts
-    are told; a delay later (`escalate`) each district's hosts, or the operators. One notice per
-    person, listing their units. The caller commits.
+    are told; a delay later (`escalate`) each area's hosts (the nearest unit above with hosts), or the
+    operators. One notice per person, listing their units. The caller commits.
     """
     missing = _missing_units(campaign, period, now)
     by_unit = hosts_by_unit()
-    who = district_hosts if escalate else unit_hosts
+    who = area_hosts if escalate else unit_hosts
     text = _escalate_text if escalate else _remind_before_text if before else _remind_text
     for user, units in _group_by_recipient(missing, lambda u: who(u, by_unit)).values():
         subject, body = text(campaign, period, units)

@@ -15,6 +15,7 @@ from launch.models import Unit, User
 from launch.models.campaigns import Campaign, CampaignMetric, ProgressReport, ProgressValue
 from launch.services.campaigns.periods import Period, periods
 from launch.services.campaigns.queries import primary_metric, targets, visible_unit_ids
+from launch.services.campaigns.settings import area_words
 from launch.services.teams import members_rolled_up
 
 
@@ -201,12 +202,15 @@ def progress(campaign: Campaign, *, user: User | None = None, district_id: int |
     parent_units = {u.id: u for u in db.session.scalars(select(Unit).where(Unit.id.in_(parents or {-1})))}
     metrics, primary = list(campaign.metrics), primary_metric(campaign)
     rows = _unit_rows(campaign, units, all_periods, (len(due) / len(all_periods)) if all_periods else 0, now)
+    groups = _groups(rows, units, parent_units, metrics, primary, focus)
+    levels = {g.unit.level for g in groups if g.unit is not None}
+    group_level = levels.pop() if len(levels) == 1 else ("area" if levels else None)
     total_values = {m.id: sum(r.values[m.id] for r in rows) for m in metrics}
     total_targets = {m.id: _sum_targets(rows, m.id) for m in metrics}
     return {
         "campaign": campaign, "now": now, "periods": all_periods, "started": started, "due": due, "focus": focus,
         "current": started[-1] if started else None, "metrics": metrics, "primary": primary,
-        "units": rows, "groups": _groups(rows, units, parent_units, metrics, primary, focus),
+        "units": rows, "groups": groups, "group_level": group_level, "group_words": area_words(group_level),
         "shown": [r for r in rows if district_id is None or district_id in (r.unit.parent_id, r.unit.id)],
         "district": parent_units.get(district_id) or units.get(district_id) if district_id else None,
         "totals": {"values": total_values, "targets": total_targets,

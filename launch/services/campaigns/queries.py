@@ -58,9 +58,14 @@ def has_reports(campaign: Campaign) -> bool:
 
 
 def reporting_districts(campaign: Campaign) -> set[int]:
-    """The districts the campaign's units are in (empty: every unit of its level in the province)."""
+    """The areas the campaign's units are in (a district, a province at a national campaign; empty:
+    every unit of its level on its map)."""
     unit_ids = {cu.unit_id for cu in campaign.units}
-    every = set(db.session.scalars(select(Unit.id).where(Unit.level == campaign.reporting_level)))
+    if not unit_ids:
+        return set()
+    edition = campaign.units[0].unit.edition
+    every = set(db.session.scalars(select(Unit.id).where(Unit.level == campaign.reporting_level,
+                                                         Unit.edition == edition)))
     if unit_ids == every:
         return set()
     return {u.id if u.level == "district" else u.parent_id for u in (cu.unit for cu in campaign.units)}

@@ -23,3 +23,22 @@ STATUS_LABELS = {
     "open": _l("Not yet due"),
     "upcoming": _l("Not started"),
 }
+
+#: The dashboard's and exports' words for the groups of reporting units, after the map: districts
+#: (2023), provinces (a national campaign), areas (a mix).
+AREA_WORDS = {
+    "district": {"per": _l("Progress per district"), "label": _l("District"), "back": _l("Back to all districts"),
+                 "choose": _l("Choose a district above to see its units, or filter the units below target or "
+                              "not reported.")},
+    "province": {"per": _l("Progress per province"), "label": _l("Province"), "back": _l("Back to all provinces"),
+                 "choose": _l("Choose a province above to see its units, or filter the units below target or "
+                              "not reported.")},
+    "area": {"per": _l("Progress per area"), "label": _l("Area"), "back": _l("Back to all areas"),
+             "choose": _l("Choose an area above to see its units, or filter the units below target or not "
+                          "reported.")},
+}
+
+
+def area_words(level: str | None) -> dict:
+    """The words for groups of `level` (district, province; anything else: area)."""
+    return AREA_WORDS.get(level or "", AREA_WORDS["area"])

@@ -27,7 +27,7 @@ from launch.services.checkin.corrections import (
     undo_window,
 )
 from launch.services.checkin.host_reports import confirm_connection_test, report_headcount, report_problem
-from launch.services.checkin.queries import event_points, get_point, my_points
+from launch.services.checkin.queries import event_points, get_point, my_points, sheet_points
 from launch.services.checkin.rules import (
     HARMLESS,
     STATUS,
@@ -50,7 +50,7 @@ __all__ = [
     "HARMLESS", "STATUS", "CheckinRefused", "CheckinResult", "check_in_attendee", "check_in_site", "check_window",
     "confirm_connection_test", "event_points", "get_point", "manual_site_checkin", "mark_qr_issued", "my_points",
     "open_site_token", "parse_scanned_dt", "point_label", "point_state", "report_headcount", "report_problem",
-    "resolve_site_token", "revoke_point_qr",
+    "resolve_site_token", "revoke_point_qr", "sheet_points",
     # corrections
     "checkins_by_attendee", "lasted", "may_undo", "open_problems", "resolve_problem", "undo_attendee_checkin",
     "undo_site_checkin", "undo_window",

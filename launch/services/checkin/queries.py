@@ -34,6 +34,16 @@ def event_points(event: Event) -> list[EventPoint]:
     ))
 
 
+def sheet_points(event: Event, group_id: int | None = None) -> list[EventPoint]:
+    """The points a QR sheet prints (not the host's), in wall order: all, or one group's (a district,
+    a province of a national launch: its IOC and communes)."""
+    points = [p for p in event_points(event) if not p.is_host]
+    if group_id is not None:
+        points = [p for p in points if p.group_id == group_id]
+    return sorted(points, key=lambda p: (p.group_code or "", 0 if p.unit_id == p.group_id else 1,
+                                         p.unit_code or p.unit.code))
+
+
 def my_points(user: User, *, now: datetime | None = None) -> list[EventPoint]:
     """Points `user` may act for in events not over (cancelled and ended excluded), soonest first."""
 

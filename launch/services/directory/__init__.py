@@ -49,7 +49,19 @@ from launch.services.directory.todays_map import (
     package_source,
     province_display_name,
 )
-from launch.services.directory.units import get_unit, has_level, search_query, search_units, unit_tree, update_unit
+from launch.services.directory.units import (
+    areas,
+    get_unit,
+    has_level,
+    in_edition,
+    launch_root,
+    map_root,
+    search_query,
+    search_units,
+    unit_tree,
+    units_under,
+    update_unit,
+)
 
 __all__ = [
     "BUNDLED_CSV", "COUNTRY_DIVISION_TYPE", "COUNTRY_NAME", "CURRENT_EDITION", "EDITABLE_FIELDS", "EDITION_LABELS",
@@ -58,5 +70,5 @@ __all__ = [
     "edition_label", "editions", "ensure_edition", "find_unit", "get_unit", "has_level", "import_bundled_directory",
     "import_current_map", "import_directory", "package_provinces", "package_rows", "package_source",
     "parse_directory_csv", "province_display_name", "search_query", "search_units", "unit_tree", "update_unit",
-    "write_units",
+    "write_units", "areas", "in_edition", "launch_root", "map_root", "units_under",
 ]

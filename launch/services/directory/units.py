@@ -1,6 +1,7 @@
 """The directory as people use it: search, tree, a unit, an operator's edits of a connection point."""
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask_babel import gettext as _
@@ -11,7 +12,7 @@ from launch.models import EventPoint, Unit, User
 from launch.models.units import CODE_WIDTHS, LEVELS, normalize_code
 from launch.services import audit
 from launch.services.directory.csv_import import EDITABLE_FIELDS, open_points_of, parse_int, tell_walls
-from launch.services.directory.editions import LEVEL_ORDER
+from launch.services.directory.editions import LEVEL_ORDER, code_candidates, default_edition, find_unit
 from launch.services.errors import NotFound, ValidationFailed
 from launch.services.text import fold
 
@@ -56,6 +57,81 @@ def unit_tree(edition: str | None = None) -> list[dict[str, Any]]:
         else:
             roots.append(nodes[unit.id])
     return roots
+
+
+def units_under(unit: Unit) -> list[Unit]:
+    """Every unit below `unit` in its map (not the unit itself), read level by level (at most three
+    queries: a national root's provinces, then their districts or communes, then communes)."""
+    out: list[Unit] = []
+    frontier = [unit.id]
+    for _depth in range(len(LEVELS)):
+        below = list(db.session.scalars(select(Unit).where(Unit.parent_id.in_(frontier))))
+        if not below:
+            break
+        out += below
+        frontier = [u.id for u in below]
+    return out
+
+
+def launch_root(unit: Unit) -> Unit:
+    """The unit whose tree a launch hosted at `unit` invites by default: the unit itself at the
+    national or provincial level, else its province (a district hosting a province's launch)."""
+    current = unit
+    for _depth in range(len(LEVELS)):
+        if current.level in ("country", "province") or current.parent is None:
+            return current
+        current = current.parent
+    return current
+
+
+def map_root(edition: str | None = None) -> Unit | None:
+    """The top unit of a map (the newest present by default): the national root when the whole
+    country is loaded, else the first province."""
+    edition = edition or default_edition()
+    return db.session.scalar(select(Unit).where(Unit.edition == edition, Unit.parent_id.is_(None))
+                             .order_by(LEVEL_ORDER, Unit.code).limit(1))
+
+
+def areas(*, include_roots: bool = False) -> list[Unit]:
+    """Units that group points below their map's top (a district on the 2023 map, a province under
+    the national root), newest map first: what an event's invitation chooses "by area". With
+    `include_roots`, the tops too (a province of today's map loaded alone: a campaign's whole map)."""
+    parents = select(Unit.parent_id).where(Unit.parent_id.is_not(None)).distinct()
+    stmt = select(Unit).where(Unit.id.in_(parents))
+    if not include_roots:
+        stmt = stmt.where(Unit.parent_id.is_not(None))
+    return list(db.session.scalars(stmt.order_by(Unit.edition.desc(), LEVEL_ORDER, Unit.code)))
+
+
+def in_edition(values: Any, edition: str | None) -> tuple[list[Unit], list[str], list[str]]:
+    """Units named by id or by code (`524`, `2025:51`, a code without its leading zeros), read in
+    `edition`: (units, unknown tokens, tokens of units on another map)."""
+    units: list[Unit] = []
+    unknown: list[str] = []
+    elsewhere: list[str] = []
+    for token in re.split(r"[,;\s]+", values.strip()) if isinstance(values, str) else list(values or []):
+        if isinstance(token, int) and not isinstance(token, bool):
+            unit = db.session.get(Unit, token)
+        else:
+            token = str(token).strip()
+            if not token:
+                continue
+            if ":" in token or not edition:
+                unit = find_unit(token)
+            elif token.isdigit() and len(token) <= 16:
+                unit = db.session.scalar(select(Unit).where(Unit.edition == edition,
+                                                            Unit.code.in_(code_candidates(token)))
+                                         .order_by(LEVEL_ORDER).limit(1))
+                unit = unit or find_unit(token)
+            else:
+                unit = None
+        if unit is None:
+            unknown.append(str(token))
+        elif edition and unit.edition != edition:
+            elsewhere.append(str(token))
+        elif unit not in units:
+            units.append(unit)
+    return units, unknown, elsewhere
 
 
 def has_level(level: str, edition: str | None = None) -> bool:

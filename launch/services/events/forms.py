@@ -15,6 +15,7 @@ from launch.clock import as_utc, parse_local_dt, to_local
 from launch.extensions import db
 from launch.models import Event, Unit
 from launch.models.units import LEVELS
+from launch.services import directory
 from launch.services.errors import FieldError, ValidationFailed
 from launch.services.events.queries import province_unit
 from launch.services.notifications import valid_http_url
@@ -105,56 +106,61 @@ def int_in(value: Any, low: int, high: int) -> int | None:
     return number if low <= number <= high else None
 
 
-def _resolve_units(values: Any, errors: list[FieldError]) -> list[Unit]:
-    """Unit ids (int) or codes (text) -> units; an unknown one is an error naming it."""
-    units: list[Unit] = []
-    unknown: list[str] = []
-    tokens = re.split(r"[,;\s]+", values.strip()) if isinstance(values, str) else list(values or [])
-    for token in tokens:
-        if isinstance(token, int) and not isinstance(token, bool):  # an id
-            unit = db.session.get(Unit, token)
-        else:  # a code
-            token = str(token).strip()
-            if not token:
-                continue
-            unit = db.session.scalar(select(Unit).where(Unit.code == token)) if token.isdigit() else None
-        if unit is None:
-            unknown.append(str(token))
-        elif unit not in units:
-            units.append(unit)
+def _resolve_units(values: Any, errors: list[FieldError], edition: str | None = None) -> list[Unit]:
+    """Unit ids (int) or codes (text, read in the event's map `edition`) -> units; an unknown one,
+    or one on another map, is an error naming it."""
+    units, unknown, elsewhere = directory.in_edition(values, edition)
     if unknown:
         errors.append(FieldError("unknown_point", _("These connection points do not exist: %(codes)s.",
                                                      codes=", ".join(unknown[:20])), "invite"))
+    if elsewhere:
+        errors.append(FieldError("other_map", _("These connection points are on another map than the host "
+                                                "point: %(codes)s.", codes=", ".join(elsewhere[:20])), "invite"))
     return units
 
 
+def _by_area(values: Any, invitable: dict[int, Unit], edition: str | None,
+             errors: list[FieldError]) -> dict[int, Unit]:
+    """The chosen areas (a district, a province at a national launch) with every point under them."""
+    chosen: dict[int, Unit] = {}
+    for area in _resolve_units(values, errors, edition):
+        below = directory.units_under(area)
+        if not below or area.id not in invitable:
+            errors.append(FieldError("unknown_point", _("%(name)s has no connection points under it in "
+                                                        "this launch.", name=area.name), "invite"))
+            continue
+        chosen[area.id] = area
+        chosen.update((u.id, u) for u in below)
+    return chosen
+
+
+def _invitable(host: Unit | None) -> dict[int, Unit]:
+    """The points a launch hosted at `host` may invite: its province's tree (the whole country's
+    under the national root), on the host's map."""
+    if host is None:
+        return {u.id: u for u in db.session.scalars(select(Unit))}
+    root = directory.launch_root(host)
+    return {u.id: u for u in [root, *directory.units_under(root)]}
+
+
 def _selected_units(invite: dict[str, Any] | None, host: Unit | None, errors: list[FieldError]) -> list[Unit]:
-    """The invited units: all (default), or the union of chosen districts, levels and single points."""
+    """The invited units: all of the host's tree (default), or the union of chosen areas, levels and
+    single points; always on the host's map."""
     invite = invite or {}
     mode = invite.get("mode") or "all"
+    edition = host.edition if host is not None else None
+    invitable = _invitable(host)
     if mode == "all":
-        units = list(db.session.scalars(select(Unit).order_by(Unit.code)))
+        units = sorted(invitable.values(), key=lambda u: u.code)
     elif mode == "select":
-        chosen: dict[int, Unit] = {}
-        districts = _resolve_units(invite.get("districts") or [], errors)
-        for district in districts:
-            if district.level != "district":
-                errors.append(FieldError("unknown_point", _("%(name)s is not a district.", name=district.name),
-                                         "invite"))
-                continue
-            chosen[district.id] = district
-            for child in db.session.scalars(select(Unit).where(Unit.parent_id == district.id)):
-                chosen[child.id] = child
+        chosen = _by_area(invite.get("districts") or [], invitable, edition, errors)
         levels = [lv for lv in (invite.get("levels") or []) if lv]
         bad_levels = [lv for lv in levels if lv not in LEVELS]
         if bad_levels:
             errors.append(FieldError("bad_level", _("Unknown level %(level)s.", level=", ".join(bad_levels)),
                                      "invite"))
-        good_levels = [lv for lv in levels if lv in LEVELS]
-        if good_levels:
-            for unit in db.session.scalars(select(Unit).where(Unit.level.in_(good_levels))):
-                chosen[unit.id] = unit
-        for unit in _resolve_units(invite.get("units") or [], errors):
+        chosen.update((u.id, u) for u in invitable.values() if u.level in levels)
+        for unit in _resolve_units(invite.get("units") or [], errors, edition):
             chosen[unit.id] = unit
         units = sorted(chosen.values(), key=lambda u: u.code)
     else:
@@ -310,8 +316,12 @@ def _clean_agenda(form: _Form) -> None:
 
 
 def _clean_invite(form: _Form) -> None:
+    host = form.clean["host_unit"]
     if form.event is None or (form.get("invite") or {}).get("mode") not in (None, "", "keep"):
-        form.clean["units"] = _selected_units(form.get("invite"), form.clean["host_unit"], form.errors)
+        form.clean["units"] = _selected_units(form.get("invite"), host, form.errors)
+    elif host is not None and any(p.unit.edition != host.edition for p in form.event.points if not p.is_host):
+        form.refuse("other_map", _("The host point is on another map than the invited points: choose the "
+                                   "invited points again."), "invite")
 
 
 def _clean_attendance(form: _Form) -> None:

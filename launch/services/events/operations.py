@@ -86,6 +86,7 @@ def create_event(data: dict[str, Any], *, actor: User | None = None, now: dateti
     refuse(errors)
     event = Event(title=clean["title"], description=clean["description"], start_dt=clean["start_dt"],
                   end_dt=clean["end_dt"], state="draft", state_changed_dt=now, host_unit=clean["host_unit"],
+                  edition=clean["host_unit"].edition if clean["host_unit"] is not None else None,
                   meeting_url=clean["meeting_url"], meeting_id=clean["meeting_id"],
                   meeting_passcode=clean["meeting_passcode"], test_window_minutes=clean["test_window_minutes"],
                   absence_grace_minutes=clean["absence_grace_minutes"], reminder_offsets=clean["reminder_offsets"],
@@ -127,7 +128,7 @@ def update_event(event: Event, data: dict[str, Any], *, actor: User | None = Non
         changes.append("agenda")
     host_changed = clean["host_unit"] is not None and clean["host_unit"].id != event.host_unit_id
     if host_changed:
-        event.host_unit = clean["host_unit"]
+        event.host_unit, event.edition = clean["host_unit"], clean["host_unit"].edition
         changes.append("host_unit")
     point_changes = {}
     if "units" in clean or host_changed or clean.get("attendance"):

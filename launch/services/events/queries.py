@@ -15,6 +15,7 @@ from launch.extensions import db
 from launch.models import Event, EventPoint, ScheduledTask, Unit, User
 from launch.models.events import EVENT_STATES
 from launch.services.access import can_read_all, scoped_unit_ids
+from launch.services.directory import map_root
 from launch.services.errors import NotFound
 from launch.services.events.states import TERMINAL_STATES
 
@@ -27,9 +28,10 @@ def get_event(event_id: int) -> Event:
     return event
 
 
-def province_unit() -> Unit | None:
-    """The province: the IOC, the default host point."""
-    return db.session.scalar(select(Unit).where(Unit.level == "province").order_by(Unit.code))
+def province_unit(edition: str | None = None) -> Unit | None:
+    """The default host point (the IOC): the top of the newest map (or of `edition`), a province or,
+    with the whole country loaded, the national root."""
+    return map_root(edition)
 
 
 def invited_points(event: Event) -> list[EventPoint]:

@@ -1,0 +1,66 @@
+"""A national launch's wall: the whole wall is a group view (the national IOC and a tile per
+province, national counters and attention), a province's wall is its points, and a check-in sends
+the national viewers one group tile, never the points."""
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+
+from launch.clock import utcnow
+from launch.extensions import db
+from launch.models import EventPoint, PointProblem, Unit
+from launch.services import directory, events, wall
+
+NOW = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def national(app):
+    """Today's whole map and a launch of all 3,356 points (hosted by the national IOC)."""
+    directory.import_current_map()
+    event = events.create_event({"title": "Lễ phát động toàn quốc", "start": "2026-03-04T08:00",
+                                 "end": "2026-03-04T09:30"}, now=NOW)
+    qn = db.session.scalar(select(Unit).where(Unit.edition == "2025", Unit.level == "province", Unit.code == "51"))
+    return event, qn
+
+
+def point(event, code: str) -> EventPoint:
+    return db.session.scalar(select(EventPoint).where(EventPoint.event_id == event.id, EventPoint.unit_code == code))
+
+
+def test_the_national_snapshot_is_35_tiles_and_small(national):
+    event, qn = national
+    view = wall.full_view(event.id)
+    assert view["view"] == "groups" and view["type"] == "snapshot"
+    assert len(view["groups"]) == 34 and [t["level"] for t in view["tiles"]] == ["country"]
+    quang_ngai = next(g for g in view["groups"] if g["id"] == qn.id)
+    assert (quang_ngai["name"], quang_ngai["invited"], quang_ngai["checked_in"]) == ("Tỉnh Quảng Ngãi", 97, 0)
+    assert view["counters"]["invited"] == 3355 and len(view["counters"]["districts"]) == 34
+    assert view["attention_total"] == 3355 and len(view["attention"]) == 30
+    assert len(json.dumps(view).encode()) < 30_000
+    province = wall.full_view(event.id, qn.id)
+    assert "view" not in province and len(province["tiles"]) == 97
+
+
+def test_a_check_in_sends_one_group_tile_nationally_and_the_point_to_its_province(national):
+    event, qn = national
+    commune = point(event, "21211")  # Xã Tịnh Khê
+    commune.checked_in_dt, commune.checkin_method = utcnow(), "qr"
+    db.session.add(PointProblem(event_point_id=point(event, "23293").id, kind="no_audio", reported_dt=utcnow()))
+    db.session.commit()
+    root, province = wall.build_deltas(event.id, {commune.id})
+    assert root["room"] == wall.wall_room(event.id) and root["view"] == "groups" and root["tiles"] == []
+    changed = [(g["id"], g["checked_in"], g["problems"], g["status"]) for g in root["groups"]]
+    assert changed == [(qn.id, 1, 1, "problem")]
+    assert root["counters"]["checked_in"] == 1 and root["attention"][0]["reason"] == "problem"
+    first = root["attention"][0]
+    assert (first["name"], first["district_name"]) == ("Phường Kon Tum", "Tỉnh Quảng Ngãi")
+    assert province["room"] == wall.wall_room(event.id, qn.id) and [t["id"] for t in province["tiles"]] == [commune.id]
+    assert province["counters"]["checked_in"] == 1 and province["counters"]["invited"] == 97
+    # A change of the event itself refreshes every province tile, and no point reaches the national room.
+    deltas = wall.build_deltas(event.id, {None})
+    assert len(deltas) == 35 and len(deltas[0]["groups"]) == 34 and len(deltas[0]["tiles"]) == 1
+    assert len(json.dumps(deltas[0]).encode()) < 30_000

@@ -1,0 +1,34 @@
+"""A national launch on the web: the whole wall is the group view, its snapshot stays small, and QR
+sheets print one province at a time."""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+
+from launch.extensions import db
+from launch.models import Unit
+from launch.services import directory, events
+from tests.conftest import login
+
+
+def test_the_national_wall_its_snapshot_and_a_provinces_qr_sheet(app, make_user):
+    directory.import_current_map()
+    event = events.create_event({"title": "Lễ phát động toàn quốc", "start": "2030-03-04T08:00",
+                                 "end": "2030-03-04T09:30"}, now=datetime(2030, 3, 1, tzinfo=UTC))
+    qn = db.session.scalar(select(Unit).where(Unit.edition == "2025", Unit.level == "province", Unit.code == "51"))
+    make_user("operator", username="op")
+    client = app.test_client()
+    login(client, "op")
+    page = client.get(f"/wall/{event.id}").get_data(as_text=True)
+    assert 'data-view="groups"' in page and "wall_groups.js" in page and 'id="wall-filters"' not in page
+    province_page = client.get(f"/wall/{event.id}/district/{qn.id}").get_data(as_text=True)
+    assert 'data-view="points"' in province_page and "js/wall.js" in province_page
+    snapshot = client.get(f"/wall/{event.id}/snapshot.json")
+    assert snapshot.json["view"] == "groups" and len(snapshot.json["groups"]) == 34
+    assert len(snapshot.data) < 30_000
+    sheet = client.get(f"/c/events/{event.id}/qr-sheet?district={qn.id}").get_data(as_text=True)
+    assert sheet.count('class="qr-card"') == 97 and "Tỉnh Quảng Ngãi" in sheet
+    assert client.get(f"/c/events/{event.id}/qr-sheet?district=99999999").status_code == 404
+    report = client.get(f"/wall/{event.id}/report?district={qn.id}").get_data(as_text=True)
+    assert "Tỉnh Quảng Ngãi" in report and "Xã Tịnh Khê" in report
