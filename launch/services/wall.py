@@ -24,6 +24,8 @@ from launch.services import roster, wall_groups
 from launch.services.events.queries import get_event
 from launch.services.hierarchy import HOST_GROUP, Node, point_group_rows
 from launch.services.text import split_division
+from launch.services.wall_counts import counters as counters
+from launch.services.wall_counts import needs_attention as needs_attention
 from launch.services.wall_groups import event_groups as event_groups
 from launch.services.wall_groups import is_group as is_group
 from launch.services.wall_groups import is_national as is_national
@@ -218,64 +220,6 @@ def in_district(tiles: list[dict[str, Any]], district_id: int | None) -> list[di
     if district_id is None:
         return tiles
     return [t for t in tiles if t["district_id"] == district_id]
-
-
-def counters(tiles: list[dict[str, Any]]) -> dict[str, Any]:
-    """Checked in / invited (invited = non-host points), per level and per district; attendance
-    (people expected: None while no point's figure is known)."""
-
-    def blank() -> dict[str, int]:
-        return {"invited": 0, "checked_in": 0}
-
-    out: dict[str, Any] = {
-        "invited": 0, "checked_in": 0, "live": 0, "in_call": 0, "signal_lost": 0, "problems": 0,
-        "absent": 0, "attendees_present": 0, "attendees_expected": None, "attendee_checkins": 0,
-        "levels": {},
-        "districts": [],
-    }
-    districts: dict[int, dict[str, Any]] = {}
-    for t in tiles:
-        present = t["headcount"] if t["headcount"] is not None else t["attendees"]
-        out["attendees_present"] += present
-        if t["expected"] is not None:
-            out["attendees_expected"] = (out["attendees_expected"] or 0) + t["expected"]
-        out["attendee_checkins"] += t["attendees"]
-        out["live"] += t["page_live"]
-        out["in_call"] += t["in_call"]
-        out["signal_lost"] += t["signal_lost"]
-        out["problems"] += t["problem"] is not None
-        if t["is_host"]:
-            continue
-        out["invited"] += 1
-        out["checked_in"] += t["checked_in"]
-        out["absent"] += t["absent"]
-        level = out["levels"].setdefault(t["level"], blank())
-        level["invited"] += 1
-        level["checked_in"] += t["checked_in"]
-        d = districts.setdefault(t["district_id"], {"id": t["district_id"], "name": t["district_name"],
-                                                    "level": t.get("group_level", ""), **blank()})
-        d["invited"] += 1
-        d["checked_in"] += t["checked_in"]
-    out["districts"] = list(districts.values())
-    return out
-
-
-def needs_attention(tiles: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Points an operator should call: a problem, then signal lost, then not checked in."""
-    rank = {"problem": 0, "signal_lost": 1}
-    out = []
-    for index, t in enumerate(tiles):
-        if t["problem"] or t["signal_lost"] or (not t["checked_in"] and not t["is_host"]):
-            out.append({
-                "id": t["id"], "name": t["name"], "district_name": t["district_name"], "status": t["status"],
-                "reason": t["status"] if t["status"] in rank else "not_checked_in", "problem": t["problem"],
-                "host_name": t["host_name"], "host_phone": t["host_phone"], "last_seen_at": t["last_seen_at"],
-                "order": (rank.get(t["status"], 2), index),
-            })
-    out.sort(key=lambda a: a["order"])
-    for a in out:
-        del a["order"]
-    return out
 
 
 def recent_activity(event_id: int, point_ids: set[int] | None = None, limit: int = FEED_LENGTH) -> list[dict[str, Any]]:

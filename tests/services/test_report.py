@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import timedelta
 
 import pytest
@@ -107,6 +108,7 @@ def test_report_page_and_permissions(app, held, as_user):
 
 
 def test_csv_export_vietnamese_by_default_and_english_on_request(app, held, as_user):
+    started = utcnow()
     viewer = as_user("viewer")
     resp = viewer.get(f"/wall/{held.id}/report.csv")
     assert resp.status_code == 200
@@ -130,8 +132,11 @@ def test_csv_export_vietnamese_by_default_and_english_on_request(app, held, as_u
     assert rows_en[0] == en_headers
     assert rows_en[0][0] == "Code"
     en_by_code = {r[0]: r for r in rows_en[1:]}
-    # The problem with how long it has lasted (still open: until now, 32 minutes after it was reported).
-    assert en_by_code[TP][7] == "Late" and en_by_code[TP][11] == "No audio (open, 32 min)"
+    # The problem with how long it has lasted (still open: until now, 32 minutes after it was reported
+    # when the fixture ran; the export is read a little later, so up to as many minutes more).
+    assert en_by_code[TP][7] == "Late"
+    lasted = re.fullmatch(r"No audio \(open, (\d+) min\)", en_by_code[TP][11])
+    assert lasted and 32 <= int(lasted.group(1)) <= 32 + (utcnow() - started).total_seconds() // 60 + 1
     assert en_by_code["525"][7] == "Absent"
 
 
