@@ -270,8 +270,9 @@ def full_view(event_id: int, district_id: int | None = None, now: datetime | Non
     event = get_event(event_id)
     if district_id is None and wall_groups.is_national(event.id):
         view = group_view(event, now)
-    else:
-        view = build_view(event, load_tiles(event, now=now), district_id, now)
+    else:  # a group's wall reads its own points only
+        tiles = load_tiles(event, now=now, group_ids={district_id} if district_id is not None else None)
+        view = build_view(event, tiles, district_id, now)
         view["attention"] = needs_attention(view["tiles"])
     view["type"] = "snapshot"
     return view

@@ -9,9 +9,10 @@ ordinary group wall of points. Everything is read from the points' light columns
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import bindparam, case, func, select
 
 from launch.clock import iso
 from launch.extensions import db
@@ -57,95 +58,94 @@ def is_national(event_id: int) -> bool:
     ) is not None
 
 
-def point_rows(event_id: int) -> list[Any]:
-    """Every point of the event as a light row (the facts the group view counts), in wall order."""
-    return list(db.session.execute(
-        select(EventPoint.id, EventPoint.unit_id, EventPoint.is_host, EventPoint.group_id, EventPoint.group_code,
-               EventPoint.group_name, EventPoint.group_level, EventPoint.unit_code, EventPoint.unit_name,
-               EventPoint.unit_level, EventPoint.checked_in_dt, EventPoint.absent_dt, EventPoint.last_seen_dt,
-               EventPoint.in_call, EventPoint.headcount, EventPoint.expected_attendance)
+def _flag(condition: Any) -> Any:
+    """1 where `condition` holds, else 0 (to be summed)."""
+    return case((condition, 1), else_=0)
+
+
+#: What the group query sums per group and level of point, in its column order.
+SUM_KEYS = ("invited", "checked_in", "absent", "live", "in_call", "signal_lost", "problems", "attention", "present",
+            "expected", "attendees")
+
+
+@lru_cache(maxsize=2)
+def _statements(presence_applies: bool) -> tuple[Any, Any]:
+    """The group query and the attention query, built once per process (building the expressions
+    costs more than running them); `event_id` and `cutoff` are bound at each call."""
+    event_id, cutoff = bindparam("event_id"), bindparam("cutoff", type_=EventPoint.last_seen_dt.type)
+    # Uncorrelated and materialised once (a correlated test per point costs more): open problems are
+    # few at any time, attendee check-ins are read for this event only (indexed by event).
+    problems = (select(PointProblem.event_point_id.label("pid")).where(PointProblem.resolved_dt.is_(None))
+                .distinct().subquery())
+    attendees = (select(AttendeeCheckin.event_point_id.label("pid"), func.count().label("n"))
+                 .where(AttendeeCheckin.event_id == event_id).group_by(AttendeeCheckin.event_point_id).subquery())
+    problem = problems.c.pid.is_not(None)
+    n_attendees = func.coalesce(attendees.c.n, 0)
+    lost = (EventPoint.last_seen_dt.is_not(None) & (EventPoint.last_seen_dt < cutoff)) if presence_applies \
+        else (EventPoint.id < 0)
+    waiting = EventPoint.checked_in_dt.is_(None) & EventPoint.is_host.is_(False)
+    f = (
+        select(EventPoint.id, EventPoint.group_id, EventPoint.group_code, EventPoint.group_name,
+               EventPoint.group_level, EventPoint.unit_level, EventPoint.unit_code, EventPoint.unit_id,
+               EventPoint.is_host,
+               _flag(EventPoint.is_host.is_(False)).label("invited"),
+               _flag(EventPoint.checked_in_dt.is_not(None) & EventPoint.is_host.is_(False)).label("checked_in"),
+               _flag(EventPoint.absent_dt.is_not(None) & waiting).label("absent"),
+               _flag(EventPoint.last_seen_dt >= cutoff).label("live"),
+               _flag(EventPoint.in_call.is_(True)).label("in_call"),
+               _flag(lost).label("lost"), _flag(problem).label("problem"),
+               _flag(problem | lost | waiting).label("attention"),
+               case((problem, 0), (lost, 1), else_=2).label("rank"),
+               func.coalesce(EventPoint.headcount, n_attendees).label("present"),
+               EventPoint.expected_attendance.label("expected"), n_attendees.label("attendees"))
+        .outerjoin(problems, problems.c.pid == EventPoint.id).outerjoin(attendees, attendees.c.pid == EventPoint.id)
         .where(EventPoint.event_id == event_id)
-        .order_by(EventPoint.is_host.desc(), EventPoint.group_code, EventPoint.unit_code)
-    ))
-
-
-def _open_problems(event_id: int) -> set[int]:
-    return set(db.session.scalars(
-        select(PointProblem.event_point_id).join(EventPoint, EventPoint.id == PointProblem.event_point_id)
-        .where(EventPoint.event_id == event_id, PointProblem.resolved_dt.is_(None)).distinct()))
-
-
-def _attendees(event_id: int) -> dict[int, int]:
-    return dict(db.session.execute(
-        select(AttendeeCheckin.event_point_id, func.count(AttendeeCheckin.id))
-        .join(EventPoint, EventPoint.id == AttendeeCheckin.event_point_id)
-        .where(EventPoint.event_id == event_id).group_by(AttendeeCheckin.event_point_id)).all())
-
-
-def _reason(row: Any, problems: set[int], lost: bool) -> str | None:
-    """Why a point needs attention (problem, signal lost, not checked in), or None."""
-    if row.id in problems:
-        return "problem"
-    if lost:
-        return "signal_lost"
-    if row.checked_in_dt is None and not row.is_host:
-        return "not_checked_in"
-    return None
-
-
-def _blank_group(row: Any) -> dict[str, Any]:
-    return {"id": row.group_id, "code": row.group_code or "", "name": row.group_name or "",
-            "level": row.group_level or "", "invited": 0, "checked_in": 0, "absent": 0, "live": 0, "in_call": 0,
-            "signal_lost": 0, "problems": 0, "attention": 0, "present": 0, "expected": 0}
+    ).subquery()
+    columns = (f.c.invited, f.c.checked_in, f.c.absent, f.c.live, f.c.in_call, f.c.lost, f.c.problem,
+               f.c.attention, f.c.present, f.c.expected, f.c.attendees)
+    keys = (f.c.group_id, f.c.group_code, f.c.group_name, f.c.group_level, f.c.unit_level)
+    groups = select(*keys, *[func.sum(c) for c in columns]).group_by(*keys)
+    attention = (select(f.c.id, f.c.rank).where(f.c.attention == 1)
+                 .order_by(f.c.rank, f.c.is_host.desc(), f.c.group_code, _flag(f.c.unit_id != f.c.group_id),
+                           f.c.unit_code)
+                 .limit(ATTENTION_LIMIT))
+    return groups, attention
 
 
 def group_view_parts(event_id: int, now: datetime, timeout: timedelta, presence_applies: bool) -> dict[str, Any]:
-    """The national wall's parts: group tiles, counters (as `wall.counters` shapes them), the
-    attention list's first points (ids, in order, with reasons) and its length."""
-    problems, attendees = _open_problems(event_id), _attendees(event_id)
-    groups: dict[int, dict[str, Any]] = {}
-    counters: dict[str, Any] = {"invited": 0, "checked_in": 0, "live": 0, "in_call": 0, "signal_lost": 0,
-                                "problems": 0, "absent": 0, "attendees_present": 0, "attendees_expected": 0,
-                                "attendee_checkins": 0, "levels": {}, "districts": []}
-    ranked: list[tuple[int, int, int, str]] = []
-    order = {"problem": 0, "signal_lost": 1, "not_checked_in": 2}
-    for index, row in enumerate(point_rows(event_id)):
-        live = bool(row.last_seen_dt and now - row.last_seen_dt <= timeout)
-        lost = bool(presence_applies and row.last_seen_dt and not live)
-        reason = _reason(row, problems, lost)
-        n_att = attendees.get(row.id, 0)
-        present = row.headcount if row.headcount is not None else n_att
-        for bucket in (counters, None if row.is_host else groups.setdefault(row.group_id, _blank_group(row))):
-            if bucket is None:
-                continue
-            bucket["live"] += live
-            bucket["in_call"] += bool(row.in_call)
-            bucket["signal_lost"] += lost
-            bucket["problems"] += row.id in problems
-            key = ("attendees_present", "attendees_expected") if bucket is counters else ("present", "expected")
-            bucket[key[0]] += present
-            bucket[key[1]] += row.expected_attendance or 0
-            if not row.is_host:
-                bucket["invited"] += 1
-                bucket["checked_in"] += row.checked_in_dt is not None
-                bucket["absent"] += row.absent_dt is not None and row.checked_in_dt is None
-        counters["attendee_checkins"] += n_att
-        if not row.is_host:
-            level = counters["levels"].setdefault(row.unit_level or "", {"invited": 0, "checked_in": 0})
-            level["invited"] += 1
-            level["checked_in"] += row.checked_in_dt is not None
-        if reason is not None:
-            ranked.append((order[reason], index, row.id, reason))
-            if not row.is_host:
-                groups[row.group_id]["attention"] += 1
-    tiles = sorted(groups.values(), key=lambda g: (g["code"], g["id"]))
-    for g in tiles:
+    """The national wall's parts, summed by the database: group tiles, counters (as `wall.counters`
+    shapes them), the attention list's first points (ids, in order, with reasons) and its length."""
+    group_stmt, attention_stmt = _statements(presence_applies)
+    params = {"event_id": event_id, "cutoff": now - timeout}
+    by_group: dict[Any, dict[str, Any]] = {}
+    levels: dict[str, dict[str, int]] = {}
+    for row in db.session.execute(group_stmt, params):
+        figures = {k: int(v or 0) for k, v in zip(SUM_KEYS, row[5:], strict=True)}
+        group = by_group.setdefault(row.group_id, {"id": row.group_id, "code": row.group_code or "",
+                                                   "name": row.group_name or "", "level": row.group_level or "",
+                                                   **dict.fromkeys(SUM_KEYS, 0)})
+        for k in SUM_KEYS:
+            group[k] += figures[k]
+        if figures["invited"]:  # per level of the points themselves (the host is not invited)
+            level = levels.setdefault(row.unit_level or "", {"invited": 0, "checked_in": 0})
+            level["invited"] += figures["invited"]
+            level["checked_in"] += figures["checked_in"]
+    total = {k: sum(g[k] for g in by_group.values()) for k in SUM_KEYS}
+    # The host point (group 0) is in the totals, not a tile.
+    groups = sorted((g for gid, g in by_group.items() if gid not in (None, HOST_GROUP)),
+                    key=lambda g: (g["code"], g["id"]))
+    for g in groups:
         g["status"] = _group_status(g)
-    counters["districts"] = [{"id": g["id"], "name": g["name"], "level": g["level"], "invited": g["invited"],
-                              "checked_in": g["checked_in"]} for g in tiles]
-    ranked.sort()
-    return {"groups": tiles, "counters": counters, "attention_total": len(ranked),
-            "attention_ids": [(point_id, reason) for _r, _i, point_id, reason in ranked[:ATTENTION_LIMIT]]}
+    counters = {**{k: total[k] for k in ("invited", "checked_in", "live", "in_call", "signal_lost", "problems",
+                                         "absent")},
+                "attendees_present": total["present"], "attendees_expected": total["expected"],
+                "attendee_checkins": total["attendees"], "levels": levels,
+                "districts": [{"id": g["id"], "name": g["name"], "level": g["level"], "invited": g["invited"],
+                               "checked_in": g["checked_in"]} for g in groups]}
+    reasons = ("problem", "signal_lost", "not_checked_in")
+    first = db.session.execute(attention_stmt, params).all()
+    return {"groups": groups, "counters": counters, "attention_total": total["attention"],
+            "attention_ids": [(point_id, reasons[rank]) for point_id, rank in first]}
 
 
 def _group_status(group: dict[str, Any]) -> str:

@@ -36,10 +36,12 @@ def event_points(event: Event) -> list[EventPoint]:
 
 def sheet_points(event: Event, group_id: int | None = None) -> list[EventPoint]:
     """The points a QR sheet prints (not the host's), in wall order: all, or one group's (a district,
-    a province of a national launch: its IOC and communes)."""
-    points = [p for p in event_points(event) if not p.is_host]
+    a province of a national launch: its IOC and communes), read for that group only."""
+    stmt = (select(EventPoint).where(EventPoint.event_id == event.id, EventPoint.is_host.is_(False))
+            .options(selectinload(EventPoint.unit)))
     if group_id is not None:
-        points = [p for p in points if p.group_id == group_id]
+        stmt = stmt.where(EventPoint.group_id == group_id)
+    points = list(db.session.scalars(stmt))
     return sorted(points, key=lambda p: (p.group_code or "", 0 if p.unit_id == p.group_id else 1,
                                          p.unit_code or p.unit.code))
 
