@@ -115,7 +115,7 @@ def national_csv(path: Path) -> Path:
     """
     lines = ["code,name,level,division_type,parent_code",
              "1,Trung tâm điều hành quốc gia (benchmark),province,tỉnh,"]
-    communes = 3321
+    communes, number = 3321, 0
     for p in range(34):
         pcode = str(100 + p)
         lines.append(f"{pcode},Tỉnh mô phỏng {p + 1:02d},district,thành phố,1")
@@ -123,7 +123,8 @@ def national_csv(path: Path) -> Path:
         for c in range(share):
             kind = "phường" if c % 5 == 0 else "xã"
             name = f"{kind.capitalize()} mô phỏng {p + 1:02d}-{c + 1:03d}"
-            lines.append(f"{pcode}{c + 1:03d},{name},commune,{kind},{pcode}")
+            number += 1  # commune codes have five digits on every map
+            lines.append(f"{number:05d},{name},commune,{kind},{pcode}")
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 

@@ -27,7 +27,12 @@ def create_app(config_name: str | None = None, **overrides: Any) -> Flask:
     config_class.validate(app.config)
     app.config.setdefault("CONFIG_NAME", config_class.NAME)
     os.makedirs(app.instance_path, exist_ok=True)
+    if app.config.get("STATIC_FOLDER"):  # another copy of the static files (a test of a new deployment)
+        app.static_folder = app.config["STATIC_FOLDER"]
 
+    from launch import assets
+
+    assets.init_app(app)  # hashed, precompressed, long-cached static files (launch/assets.py)
     if app.config.get("PROXY_FIX"):
         # Behind nginx: trust one proxy hop for the client address, scheme and host (HTTPS, HSTS, QR URLs).
         from werkzeug.middleware.proxy_fix import ProxyFix
@@ -42,8 +47,10 @@ def create_app(config_name: str | None = None, **overrides: Any) -> Flask:
     from launch import models  # noqa: F401  (registers the tables)
     from launch.cli import register_cli
     from launch.realtime import init_realtime
+    from launch.services import hierarchy
     from launch.web import register_web
 
+    hierarchy.register()
     register_web(app)
     register_cli(app)
     init_realtime(app)
@@ -111,7 +118,9 @@ def _init_security(app: Flask) -> None:
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
-    login_manager.session_protection = "strong"
+    # "basic", not "strong": a phone moving between Wi-Fi and 4G changes its address, and must stay
+    # signed in; a changed address or browser only marks the session not fresh.
+    login_manager.session_protection = "basic"
     from flask_babel import lazy_gettext
 
     login_manager.login_message = lazy_gettext("Please sign in to open this page.")
@@ -131,26 +140,16 @@ def _init_security(app: Flask) -> None:
         # A disabled account's sessions end at their next request, not when the cookie expires.
         return user if user is not None and user.is_enabled else None
 
+    from launch.web.headers import security_headers_for
+
     @app.after_request
-    def security_headers(response):  # noqa: ANN001
-        headers = response.headers
-        headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; "
-            "img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self' ws: wss:; "
-            "worker-src 'self' blob:; frame-ancestors 'none'; base-uri 'self'; form-action 'self'; "
-            "object-src 'none'",
-        )
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("Referrer-Policy", "same-origin")
-        headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault("Permissions-Policy", "camera=(self), microphone=(), geolocation=()")
-        if request.is_secure:
-            headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    def security_headers(response):  # noqa: ANN001, ANN202
+        for name, value in security_headers_for(request.is_secure):
+            response.headers.setdefault(name, value)
         if _private(response):
             # Signed-in pages, API answers and exports hold names and figures: no browser or proxy keeps them.
-            headers["Cache-Control"] = "no-store"
-            headers.pop("Expires", None)
+            response.headers["Cache-Control"] = "no-store"
+            response.headers.pop("Expires", None)
         return response
 
 

@@ -28,7 +28,8 @@ def _fail(exc: DomainError) -> None:
 @click.option("--role", type=click.Choice(["operator", "host", "viewer"]), required=True)
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 @click.option("--name", "display_name", default=None, help="Display name.")
-@click.option("--unit", "units", multiple=True, help="Unit code a host acts for (repeatable).")
+@click.option("--unit", "units", multiple=True,
+              help="Unit code a host acts for (repeatable); 2025:51 names the map when several hold the code.")
 @click.option("--email", default=None)
 @click.option("--phone", default=None)
 def create_user_command(username: str, role: str, password: str, display_name: str | None,
@@ -46,16 +47,34 @@ def create_user_command(username: str, role: str, password: str, display_name: s
 
 @directory_cli.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=False)
-def import_command(path: Path | None) -> None:
-    """Import a directory CSV (default: the bundled Quảng Ngãi file); all or nothing."""
+@click.option("--province", default=None, metavar="CODE",
+              help="Load one province of today's map (the IOC and its communes), e.g. 51.")
+@click.option("--country", is_flag=True, help="Load today's whole map: a national IOC, 34 provinces, 3,321 communes.")
+@click.option("--edition", default=None, metavar="CODE",
+              help="The map a CSV file belongs to (default 2023; today's map is 2025).")
+def import_command(path: Path | None, province: str | None, country: bool, edition: str | None) -> None:
+    """Import a directory CSV (default: the bundled Quảng Ngãi 2023 file), or today's map from the
+    vietnam-provinces package (--province CODE, --country); all or nothing, safe to run again."""
     from launch.services import directory
 
-    path = path or directory.BUNDLED_CSV
+    if sum(bool(x) for x in (path, province, country)) > 1:
+        raise click.UsageError("give a FILE, --province or --country, not several")
     try:
-        result = directory.import_directory(path.read_bytes(), source=path.name)
-    except ValidationFailed as exc:
+        if province or country:
+            if edition not in (None, directory.CURRENT_EDITION):
+                raise click.UsageError(f"today's map is edition {directory.CURRENT_EDITION}")
+            result = directory.import_current_map(province if not country else None)
+            source, data_date = directory.package_source()
+            label = f"{source} (data {data_date}), " + (f"province {province}" if province else "whole country")
+        else:
+            path = path or directory.BUNDLED_CSV
+            result = directory.import_directory(path.read_bytes(), source=path.name,
+                                                edition=edition or directory.LEGACY_EDITION)
+            label = path.name
+    except (ValidationFailed, DomainError) as exc:
         _fail(exc)
-    click.echo(f"{path.name}: {result.created} created, {result.updated} updated, {result.unchanged} unchanged")
+    click.echo(f"{label} -> edition {result.edition}: {result.created} created, {result.updated} updated, "
+               f"{result.unchanged} unchanged")
 
 
 @users_cli.command("set-password")

@@ -7,7 +7,7 @@ from launch.models.invitations import Invitation
 from launch.models.notifications import Notification, NotificationChannel
 from launch.models.tasks import ScheduledTask
 from launch.models.teams import Team
-from launch.models.units import Unit
+from launch.models.units import Edition, Unit
 from launch.models.users import ApiToken, User, user_units
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "AttendeeCheckin",
     "AuditEntry",
     "Campaign",
+    "Edition",
     "Event",
     "EventPoint",
     "Invitation",

@@ -31,6 +31,8 @@ class Event(db.Model):
     state: Mapped[str] = mapped_column(String(16), default="draft", index=True)
     state_changed_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)
     host_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    #: The directory edition (map) the event is held on; its points are units of that edition.
+    edition: Mapped[str | None] = mapped_column(ForeignKey("editions.code"))
     meeting_url: Mapped[str | None] = mapped_column(String(500))
     meeting_id: Mapped[str | None] = mapped_column(String(100))
     meeting_passcode: Mapped[str | None] = mapped_column(String(100))
@@ -107,6 +109,18 @@ class EventPoint(db.Model):
     call_left_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)
     call_seconds: Mapped[int] = mapped_column(Integer, default=0)
     last_seen_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The unit as the event was held with it (see `launch.services.hierarchy.freeze_points`): a
+    # later re-organisation of the directory never rewrites the event's wall, report or exports.
+    unit_code: Mapped[str | None] = mapped_column(String(16))
+    unit_name: Mapped[str | None] = mapped_column(String(200))
+    unit_level: Mapped[str | None] = mapped_column(String(16))
+    unit_division_type: Mapped[str | None] = mapped_column(String(32))
+    #: The point's group on the wall and in reports (a district in 2023, a province at a national
+    #: launch; 0 for the host point): the unit id, code, name and level it had.
+    group_id: Mapped[int | None] = mapped_column(Integer)
+    group_code: Mapped[str | None] = mapped_column(String(16))
+    group_name: Mapped[str | None] = mapped_column(String(200))
+    group_level: Mapped[str | None] = mapped_column(String(16))
 
     event: Mapped[Event] = relationship(back_populates="points")
     unit: Mapped[Unit] = relationship()

@@ -27,7 +27,7 @@ from flask_login import current_user
 from flask_socketio import emit, join_room, leave_room
 
 from launch.extensions import db, socketio
-from launch.models import Campaign, Event, EventPoint, Unit, User
+from launch.models import Campaign, Event, EventPoint, User
 from launch.realtime import sessions, snapshots
 from launch.services import access, presence, wall
 from launch.services.errors import DomainError
@@ -117,17 +117,15 @@ def _point_client(auth: dict[str, Any]) -> Client | None:
 
 
 def _wall_target(client: Client, data: dict[str, Any]) -> tuple[int, int | None] | None:
-    """(event id, district id) the client may watch, or None."""
+    """(event id, group id) the client may watch, or None (a group: a district, a province at a national launch)."""
     if client.kind != "user":
         return None
     event_id = _as_int(data.get("event"))
     district_id = _as_int(data.get("district")) if data.get("district") not in (None, "") else None
     if event_id is None or db.session.get(Event, event_id) is None:
         return None
-    if district_id is not None:
-        district = db.session.get(Unit, district_id)
-        if district is None or district.level != "district":
-            return None
+    if district_id is not None and not wall.is_group(event_id, district_id):
+        return None
     if client.is_reader:
         return event_id, district_id
     if district_id is not None and client.scope is not None and district_id in client.scope:

@@ -1,11 +1,16 @@
-"""Who may read or act for which unit. Every page and API asks here, never decides itself."""
+"""Who may read or act for which unit. Every page and API asks here, never decides itself.
+
+A host acts for their units and every unit under them, whatever the map: a district host for its
+communes (2023), a provincial host for the province's communes and a national host for everything
+under the national root. The hierarchy is the directory's, read upwards.
+"""
 from __future__ import annotations
 
 from sqlalchemy import select
 
 from launch.extensions import db
 from launch.models import Unit, User
-from launch.models.units import LEVELS
+from launch.services.hierarchy import MAX_DEPTH
 
 
 def scoped_unit_ids(user: User) -> set[int] | None:
@@ -33,7 +38,7 @@ def can_act_for(user: User, unit_id: int) -> bool:
         return False
     mine = {u.id for u in user.units}
     current: int | None = unit_id
-    for _depth in range(len(LEVELS)):  # walk up: commune -> district -> province
+    for _depth in range(MAX_DEPTH):  # walk up: commune -> (district) -> province -> country
         if current is None:
             return False
         if current in mine:

@@ -1,7 +1,10 @@
-"""The attendance record of an event: per point, per district, for the province; timeline; exports.
+"""The attendance record of an event: per point, per group, in total; timeline; exports.
 
-Computed from stored facts only (EventPoint timestamps, attendee check-ins, problems, Activity),
-so it reads the same during the event and long after.
+A group is what the map puts between the event's root and its points (a district in 2023, a
+province at a national launch; none for a two-level province's own launch): see
+`launch.services.hierarchy`. Computed from stored facts only (EventPoint timestamps and the units
+and groups frozen on them, attendee check-ins, problems, Activity), so it reads the same during
+the event and long after, whatever the directory becomes.
 """
 from __future__ import annotations
 
@@ -10,14 +13,16 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from launch.clock import iso, utcnow
 from launch.extensions import db
-from launch.models import Activity, Event, EventPoint, PointProblem, Unit, User
+from launch.models import Activity, Event, EventPoint, PointProblem, User
 from launch.services import exports
 from launch.services.events.queries import get_event
-from launch.services.wall import HOST_GROUP, district_group, load_tiles
+from launch.services.hierarchy import HOST_GROUP, point_group_rows
+from launch.services.wall import load_tiles
 
 #: Machine values of a point's attendance. The host point (the IOC) runs the event: it is never
 #: absent, late or on time, like it is not counted among the invited.
@@ -54,8 +59,17 @@ def _attendance(event: Event, point: EventPoint, now: datetime) -> str:
     return PENDING
 
 
+#: A group's level in words, as a column heading and as a roll-up sheet's name.
+GROUP_HEADINGS = {"country": _l("National"), "province": _l("Province"), "district": _l("District")}
+GROUP_SHEETS = {"province": _l("Provinces"), "district": _l("Districts")}
+LEVEL_NAMES = {"country": _l("National"), "province": _l("Province"), "district": _l("District"),
+               "commune": _l("Commune")}
+
+
 def attendance_report(event_id: int, district_id: int | None = None, now: datetime | None = None) -> dict[str, Any]:
-    """Rows per point (wall order), roll-ups per district and for the province, absent and late lists."""
+    """Rows per point (wall order), roll-ups per group (`district_id` narrows to one) and in total,
+    absent and late lists; `group_level` is None when the points have no group between them and
+    the root (a two-level province's own launch: no district column)."""
     now = now or utcnow()
     event = get_event(event_id)
     tiles = {t["id"]: t for t in load_tiles(event, now=now)}
@@ -88,7 +102,8 @@ def attendance_report(event_id: int, district_id: int | None = None, now: dateti
             "call_seconds": call_seconds, "in_call": bool(point.in_call), "status": tile["status"],
         })
     districts: dict[int, dict[str, Any]] = {}
-    province = _blank_rollup(None, _("Province"))
+    root_name = event.host_unit.name if event.host_unit is not None else _("Total")
+    province = _blank_rollup(None, root_name)
     for row in rows:
         targets = [province]
         if row["district_id"] != HOST_GROUP:
@@ -97,8 +112,13 @@ def attendance_report(event_id: int, district_id: int | None = None, now: dateti
             targets.append(districts[row["district_id"]])
         for r in targets:
             _add(r, row)
+    grouped = [t for t in tiles.values() if not t["is_host"] and t["district_id"] != event.host_unit_id]
+    levels = sorted({t["group_level"] for t in grouped if t["group_level"]})
+    if not grouped:
+        districts = {}
     return {
         "event": event, "now": now, "district_id": district_id, "rows": rows,
+        "group_level": (levels[0] if len(levels) == 1 else "mixed") if grouped else None,
         "districts": list(districts.values()), "province": province,
         "absent": [r for r in rows if r["attendance"] == ABSENT and not r["is_host"]],
         "late": [r for r in rows if r["attendance"] == LATE and not r["is_host"]],
@@ -124,20 +144,30 @@ def _add(rollup: dict[str, Any], row: dict[str, Any]) -> None:
     rollup[ABSENT] += row["attendance"] == ABSENT
 
 
-def export_headers() -> list[str]:
-    """Column headings of the CSV and XLSX exports (translated)."""
-    return [_("Code"), _("Connection point"), _("District"), _("Level"), _("Checked in at"), _("Checked in how"),
-            _("Checked in by"), _("Attendance"), _("Headcount"), _("Attendee check-ins"), _("Expected"),
-            _("Problems reported"), _("Minutes in the call")]
+def group_heading(report: dict[str, Any]) -> str | None:
+    """The heading of the group column ("District", "Province"), None when the map has no group."""
+    level = report.get("group_level", "district")
+    if level is None:
+        return None
+    return str(GROUP_HEADINGS.get(level, _("Area")))
+
+
+def export_headers(report: dict[str, Any] | None = None) -> list[str]:
+    """Column headings of the CSV and XLSX exports (translated); the group column follows the map."""
+    heading = group_heading(report) if report is not None else _("District")
+    return [_("Code"), _("Connection point"), *([heading] if heading else []), _("Level"), _("Checked in at"),
+            _("Checked in how"), _("Checked in by"), _("Attendance"), _("Headcount"), _("Attendee check-ins"),
+            _("Expected"), _("Problems reported"), _("Minutes in the call")]
 
 
 def export_rows(report: dict[str, Any]) -> list[list[Any]]:
     """One list per point, in the order of `export_headers` (times as datetimes: `exports` writes them)."""
-    levels = {"province": _("Province"), "district": _("District"), "commune": _("Commune")}
+    grouped = group_heading(report) is not None
     out = []
     for r in report["rows"]:
+        group = ["" if r["is_host"] else r["district_name"]] if grouped else []
         out.append([
-            r["code"], r["name"], "" if r["is_host"] else r["district_name"], levels.get(r["level"], r["level"]),
+            r["code"], r["name"], *group, str(LEVEL_NAMES.get(r["level"], r["level"])),
             r["checked_in_dt"],
             method_label(r["checkin_method"]) if r["checked_in_dt"] else "", r["checked_in_by"],
             attendance_label(r["attendance"]), "" if r["headcount"] is None else r["headcount"],
@@ -149,37 +179,45 @@ def export_rows(report: dict[str, Any]) -> list[list[Any]]:
 
 def to_csv(report: dict[str, Any]) -> bytes:
     """The report as UTF-8 CSV with a BOM (so spreadsheet programs read the Vietnamese right)."""
-    return exports.csv_text(export_headers(), export_rows(report), bom=True).encode("utf-8")
+    return exports.csv_text(export_headers(report), export_rows(report), bom=True).encode("utf-8")
+
+
+#: Column widths of the points sheet by heading (characters); the group column and numbers otherwise.
+POINT_WIDTHS = {"Code": 10, "Connection point": 34, "Level": 10, "Checked in at": 17, "Checked in how": 20,
+                "Checked in by": 22, "Attendance": 16, "Problems reported": 26}
 
 
 def to_xlsx(report: dict[str, Any]) -> bytes:
-    """The report as an Excel workbook: the points, then the districts' roll-up."""
-    districts = [[d["name"], d["checked_in"], d["invited"], d["on_time"], d["late"], d["absent"], d["headcount"],
-                  d["expected"], d["problems"]] for d in [*report["districts"], report["province"]]]
+    """The report as an Excel workbook: the points, then the roll-up per group (district, province)."""
+    headers = export_headers(report)
+    widths_by_heading = {_(key): width for key, width in POINT_WIDTHS.items()}
+    widths = [widths_by_heading.get(h, 26 if index == 2 else 11) for index, h in enumerate(headers)]
+    level = report.get("group_level", "district")
+    rollup = [[d["name"], d["checked_in"], d["invited"], d["on_time"], d["late"], d["absent"], d["headcount"],
+               d["expected"], d["problems"]] for d in [*report["districts"], report["province"]]]
     return exports.xlsx_bytes([
-        exports.Sheet(_("Points"), export_headers(), export_rows(report),
-                      widths=(10, 34, 26, 10, 17, 20, 22, 16, 11, 11, 10, 26, 11)),
-        exports.Sheet(_("Districts"), [_("District"), _("Checked in"), _("Invited"), _("On time"), _("Late"),
-                                       _("Absent"), _("Headcount"), _("Expected"), _("Problems reported")],
-                      districts),
+        exports.Sheet(_("Points"), headers, export_rows(report), widths=widths),
+        exports.Sheet(str(GROUP_SHEETS.get(level or "", _("Total"))),
+                      [group_heading(report) or _("Connection point"), _("Checked in"), _("Invited"), _("On time"),
+                       _("Late"), _("Absent"), _("Headcount"), _("Expected"), _("Problems reported")],
+                      rollup),
     ])
 
 
 def timeline(event_id: int, district_id: int | None = None, now: datetime | None = None) -> dict[str, Any]:
     """Minute by minute: points checked in, in the call, and with their host page live (replayed).
 
-    With `district_id`, only that district's points (the district itself and its communes): what
-    a district host's report shows.
+    With `district_id`, only that group's points (a district and its communes, a province at a
+    national launch): what a district host's report shows.
     """
     now = now or utcnow()
     event = get_event(event_id)
     points = db.session.execute(
-        select(EventPoint.id, EventPoint.checked_in_dt, EventPoint.is_host, Unit.id.label("unit_id"), Unit.level,
-               Unit.parent_id)
-        .join(Unit, Unit.id == EventPoint.unit_id).where(EventPoint.event_id == event.id)
+        select(EventPoint.id, EventPoint.checked_in_dt, EventPoint.is_host).where(EventPoint.event_id == event.id)
     ).all()
     if district_id is not None:
-        points = [p for p in points if district_group(p.is_host, p.unit_id, p.level, p.parent_id) == district_id]
+        groups = point_group_rows(event.id)
+        points = [p for p in points if not p.is_host and groups[p.id].id == district_id]
     checkins = sorted(p.checked_in_dt for p in points if p.checked_in_dt and not p.is_host)
     kinds = ("call_joined", "call_left", "presence_connected", "presence_back", "presence_lost")
     activity_stmt = (select(Activity.event_point_id, Activity.kind, Activity.created_dt)

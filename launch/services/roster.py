@@ -15,6 +15,7 @@ from launch.extensions import db
 from launch.models import Attendee, Event, EventPoint, RevokedBadge, Unit, User
 from launch.services import audit
 from launch.services.csvfile import LineError, csv_lines, decode_csv_bytes, open_csv, refused
+from launch.services.directory import code_candidates
 from launch.services.errors import NotFound
 from launch.services.text import fold, row_id
 
@@ -50,13 +51,15 @@ def parse_roster_csv(event: Event, text: str) -> list[dict[str, Any]]:
     seen: dict[tuple[str, str], int] = {}
     for line, row in csv_lines(reader, errors):
         name, code = " ".join(row.get("name", "").split()), row.get("unit", "")
+        # A code a spreadsheet stripped of its leading zeros is matched at its level's width.
+        code = next((c for c in code_candidates(code) if c in invited), code) if code else code
         if not name:
             errors.append(LineError(line, _("the name is empty"), "empty_name"))
         elif len(name) > 200:
             errors.append(LineError(line, _("the name is longer than 200 characters"), "too_long"))
         if not code:
             errors.append(LineError(line, _("the unit code is empty"), "empty_code"))
-        elif code not in known:
+        elif code not in known and not any(c in known for c in code_candidates(code)):
             errors.append(LineError(line, _("unknown unit %(code)s", code=code), "unknown_unit"))
         elif code not in invited:
             errors.append(LineError(line, _("unit %(code)s is not invited to this event", code=code), "not_invited"))
@@ -126,7 +129,8 @@ def search_attendees(event: Event, q: str | None, *, unit_ids: set[int] | None =
 
 
 def point_unit_ids(point: EventPoint) -> set[int]:
-    """The point's unit and every unit below it (a district point also receives its communes' people)."""
+    """The point's unit and every unit below it (a district point also receives its communes' people,
+    a province's IOC at a national launch its communes')."""
     ids = {point.unit_id}
     frontier = [point.unit_id]
     while frontier:

@@ -1,6 +1,7 @@
 """Community digital-technology teams (Tổ CNSCĐ): by hand and by CSV import (all or nothing).
 
-A district team belongs to its district; commune and village teams to their commune. The member
+A district team belongs to its district; commune and village teams to their commune (on a two-level
+map there are no district teams; a province's communes are summed up under the province). The member
 counts feed the campaigns' "members x N" targets, which are computed, never stored.
 """
 from __future__ import annotations
@@ -17,6 +18,7 @@ from launch.models import Unit, User
 from launch.models.teams import TEAM_LEVELS, Team
 from launch.services import audit, exports
 from launch.services.csvfile import LineError, csv_lines, decode_csv_bytes, open_csv, refused
+from launch.services.directory import code_candidates, edition_for_codes
 from launch.services.errors import NotFound, ValidationFailed, all_or_nothing
 from launch.services.text import row_id, small_int
 
@@ -71,17 +73,23 @@ def _check(level: str, name: str, members: Any, unit: Unit | None) -> list[tuple
     return problems
 
 
-def parse_teams_csv(text: str) -> list[dict[str, Any]]:
-    """Check every line; raise ValidationFailed listing all problems by line, or return clean rows."""
+def parse_teams_csv(text: str, edition: str | None = None) -> list[dict[str, Any]]:
+    """Check every line; raise ValidationFailed listing all problems by line, or return clean rows.
+
+    Units are looked up in one map (`edition`, default the one holding most of the file's codes),
+    by code at its level's width.
+    """
     reader, header = open_csv(text, REQUIRED_COLUMNS)
-    units = {u.code: u for u in db.session.scalars(select(Unit))}
     errors: list[LineError] = []
+    lines = list(csv_lines(reader, errors))
+    edition = edition or edition_for_codes([row["unit_code"] for _line, row in lines])
+    units = {u.code: u for u in db.session.scalars(select(Unit).where(Unit.edition == edition))}
     rows: list[dict[str, Any]] = []
     seen: dict[tuple[str, str, str], int] = {}
-    for line, row in csv_lines(reader, errors):
+    for line, row in lines:
         # A name our own export neutralised ("'=..."), read back as it was typed.
         code, level, name = row["unit_code"], row["level"].lower(), " ".join(exports.restore(row["name"]).split())
-        unit = units.get(code)
+        unit = next((units[c] for c in code_candidates(code) if c in units), None) if code else None
         if unit is None:
             errors.append(LineError(line, _("unknown unit %(code)s", code=code or "-"), "unknown_unit"))
         for problem_code, message in _check(level, name, row["members"], unit):
@@ -100,10 +108,11 @@ def parse_teams_csv(text: str) -> list[dict[str, Any]]:
     return rows
 
 
-def import_teams(data: bytes | str, *, actor: User | None = None, source: str = "upload") -> TeamImportResult:
+def import_teams(data: bytes | str, *, actor: User | None = None, source: str = "upload",
+                 edition: str | None = None) -> TeamImportResult:
     """Import teams (unit_code, level, name, members): matched by unit, level and name; all or nothing."""
     text = decode_csv_bytes(data) if isinstance(data, bytes) else data
-    rows = parse_teams_csv(text)
+    rows = parse_teams_csv(text, edition)
     existing = {(t.unit_id, t.level, t.name.lower()): t for t in db.session.scalars(select(Team))}
     result = TeamImportResult()
     try:
@@ -207,20 +216,31 @@ def members_rolled_up() -> dict[int, int]:
 
 
 def district_summary() -> list[dict[str, Any]]:
-    """Per district: teams by level and members (all teams in the district and its communes)."""
-    districts = list(db.session.scalars(select(Unit).where(Unit.level == "district").order_by(Unit.code)))
+    """Per area (the unit above the communes: a district on the 2023 map, the province on a
+    two-level map): teams by level and members (all teams in the area and its communes).
+
+    Districts are always listed; a two-level province once it has a team.
+    """
     parent_of = dict(db.session.execute(select(Unit.id, Unit.parent_id)).all())
-    counts: dict[int, dict[str, int]] = {d.id: {"district": 0, "commune": 0, "village": 0, "members": 0}
-                                         for d in districts}
-    for unit_id, level, n, members in db.session.execute(
-        select(Team.unit_id, Team.level, func.count(), func.sum(Team.members)).group_by(Team.unit_id, Team.level)
-    ).all():
-        district_id = unit_id if unit_id in counts else parent_of.get(unit_id)
-        if district_id in counts:
-            counts[district_id][level] += n
-            counts[district_id]["members"] += int(members or 0)
-    return [{"unit": d, **counts[d.id], "teams": counts[d.id]["district"] + counts[d.id]["commune"]
-             + counts[d.id]["village"]} for d in districts]
+    team_rows = db.session.execute(
+        select(Team.unit_id, Team.level, func.count(), func.sum(Team.members), Unit.level)
+        .join(Unit, Unit.id == Team.unit_id).group_by(Team.unit_id, Team.level, Unit.level)
+    ).all()
+    area_ids = set(db.session.scalars(select(Unit.id).where(Unit.level == "district")))
+    for unit_id, _team_level, _n, _members, unit_level in team_rows:
+        if unit_level == "commune" and parent_of.get(unit_id) not in area_ids and parent_of.get(unit_id):
+            area_ids.add(parent_of[unit_id])
+    areas = list(db.session.scalars(select(Unit).where(Unit.id.in_(area_ids))
+                                    .order_by(Unit.edition, Unit.code))) if area_ids else []
+    counts: dict[int, dict[str, int]] = {a.id: {"district": 0, "commune": 0, "village": 0, "members": 0}
+                                         for a in areas}
+    for unit_id, level, n, members, _unit_level in team_rows:
+        area_id = unit_id if unit_id in counts else parent_of.get(unit_id)
+        if area_id in counts:
+            counts[area_id][level] += n
+            counts[area_id]["members"] += int(members or 0)
+    return [{"unit": a, **counts[a.id], "teams": counts[a.id]["district"] + counts[a.id]["commune"]
+             + counts[a.id]["village"]} for a in areas]
 
 
 def teams_query(district_id: int | None = None, unit_id: int | None = None):  # noqa: ANN201

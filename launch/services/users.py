@@ -14,9 +14,10 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from launch.clock import utcnow
 from launch.extensions import db
-from launch.models import Unit, User
+from launch.models import User
 from launch.models.users import ROLES, new_session_token
 from launch.services import audit
+from launch.services.directory import find_unit
 from launch.services.errors import DomainError
 from launch.signals import sessions_end
 
@@ -90,7 +91,7 @@ def create_user(
         raise DomainError("duplicate_username", _("The user name %(name)s is taken.", name=username))
     units = []
     for code in unit_codes:
-        unit = db.session.scalar(select(Unit).where(Unit.code == code))
+        unit = find_unit(code)
         if unit is None:
             raise DomainError("unknown_unit", _("Unknown unit code %(code)s.", code=code))
         units.append(unit)

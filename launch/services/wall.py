@@ -15,13 +15,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Select, func, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import Select, case, func, select
 
 from launch.clock import iso, utcnow
 from launch.extensions import db
 from launch.models import Activity, AttendeeCheckin, Event, EventPoint, PointProblem, Unit
 from launch.services.events.queries import get_event
+from launch.services.hierarchy import HOST_GROUP, Node, point_group_rows
 from launch.services.text import split_division
 
 #: Every tile status, in priority order (the first that applies wins).
@@ -31,7 +31,6 @@ PRESENCE_STATES = ("scheduled", "testing", "live")
 #: Activity kinds of the host page's presence.
 PRESENCE_KINDS = ("presence_connected", "presence_lost", "presence_back")
 FEED_LENGTH = 30
-HOST_GROUP = 0  # the group id of the event's host point (the IOC)
 
 
 def presence_timeout() -> timedelta:
@@ -40,7 +39,12 @@ def presence_timeout() -> timedelta:
 
 
 def wall_room(event_id: int, district_id: int | None = None) -> str:
-    """The Socket.IO room (and sequence key) of an event's wall, or of one district's wall."""
+    """The Socket.IO room (and sequence key) of an event's wall, or of one group's wall.
+
+    A group (`district_id` in rooms, URLs and tiles, kept for the clients) is what the map puts
+    between the event's root and its points: a district on the 2023 map, a province at a national
+    launch, the province itself for a two-level province's communes (`launch.services.hierarchy`).
+    """
     return f"wall:{event_id}" if district_id is None else f"wall:{event_id}:d:{district_id}"
 
 
@@ -73,17 +77,8 @@ def tile_status(tile: dict[str, Any]) -> str:
     return "invited"
 
 
-def district_group(is_host: bool, unit_id: int, level: str, parent_id: int | None) -> int:
-    """The district a point belongs to on the wall: the host point is apart (HOST_GROUP), a district
-    is its own group, a commune is its district's."""
-    if is_host:
-        return HOST_GROUP
-    return unit_id if level == "district" or parent_id is None else parent_id
-
-
 def _tiles_query(event: Event) -> Select:
-    """Every point of the event with its unit, district, attendee count and newest open problem."""
-    parent = aliased(Unit)
+    """Every point of the event with its unit, attendee count and newest open problem."""
     attendees = (
         select(func.count(AttendeeCheckin.id))
         .where(AttendeeCheckin.event_point_id == EventPoint.id)
@@ -99,42 +94,43 @@ def _tiles_query(event: Event) -> Select:
         .scalar_subquery()
     )
     return (
-        select(EventPoint, Unit, parent.id, parent.name, parent.code, attendees, PointProblem)
+        select(EventPoint, Unit, attendees, PointProblem)
         .join(Unit, EventPoint.unit_id == Unit.id)
-        .outerjoin(parent, Unit.parent_id == parent.id)
         .outerjoin(PointProblem, PointProblem.id == open_problem)
         .where(EventPoint.event_id == event.id)
     )
 
 
-def _tile(point: EventPoint, unit: Unit, parent: tuple[int | None, str | None, str | None], n_attendees: int | None,
-          problem: PointProblem | None, *, now: datetime, timeout: timedelta, presence_applies: bool) -> dict[str, Any]:
-    """One point's tile (see the module docstring); `parent` is (id, name, code) of the unit's parent."""
-    parent_id, parent_name, parent_code = parent
-    group_id = district_group(point.is_host, unit.id, unit.level, parent_id)
-    if group_id == HOST_GROUP:
-        group_name, group_code = unit.name, ""
-    elif group_id == unit.id:
-        group_name, group_code = unit.name, unit.code
-    else:
-        group_name, group_code = parent_name, parent_code
+def _frozen_group(point: EventPoint) -> Node | None:
+    """The group frozen on the point (None for a point written before snapshots and never frozen)."""
+    if point.group_id is None:
+        return None
+    return Node(point.group_id, point.group_code or "", point.group_name or "", point.group_level or "")
+
+
+def _tile(point: EventPoint, unit: Unit, group: Node, n_attendees: int | None, problem: PointProblem | None, *,
+          now: datetime, timeout: timedelta, presence_applies: bool) -> dict[str, Any]:
+    """One point's tile (see the module docstring), with the unit and group the event was held with."""
+    code = point.unit_code or unit.code
     seen = point.last_seen_dt
     page_live = bool(seen and now - seen <= timeout)
-    mark, short_name = split_division(unit.name, unit.division_type)
+    name = point.unit_name or unit.name
+    mark, short_name = split_division(name, unit.division_type)
     tile = {
         "id": point.id,
         "unit_id": unit.id,
-        "code": unit.code,
-        "name": unit.name,
+        "code": code,
+        "name": name,
         # The projector shows the type prefix ("Xã", "Phường") as a small marker before the short name.
         "short_name": short_name,
         "division_type": unit.division_type,
         "division_mark": mark,
-        "level": unit.level,
+        "level": point.unit_level or unit.level,
         "is_host": bool(point.is_host),
-        "district_id": group_id,
-        "district_name": group_name,
-        "order": [0 if point.is_host else 1, group_code, 0 if unit.id == group_id else 1, unit.code],
+        "district_id": group.id,
+        "district_name": group.name,
+        "group_level": group.level,
+        "order": [0 if point.is_host else 1, group.code, 0 if unit.id == group.id else 1, code],
         "checked_in": point.checked_in_dt is not None,
         "checked_in_at": iso(point.checked_in_dt),
         "checkin_method": point.checkin_method,
@@ -167,7 +163,11 @@ def facts_mark(tile: dict[str, Any]) -> str:
 
 
 def load_tiles(event: Event, point_ids: set[int] | None = None, now: datetime | None = None) -> list[dict[str, Any]]:
-    """Tiles of the event's points (all, or `point_ids`) in wall order, read in one query."""
+    """Tiles of the event's points (all, or `point_ids`) in wall order, read in one query.
+
+    Names, codes, levels and groups are those the event was held with (frozen on its points), so
+    an ended event's wall and report never change with the directory.
+    """
     now = now or utcnow()
     stmt = _tiles_query(event)
     if point_ids is not None:
@@ -175,9 +175,15 @@ def load_tiles(event: Event, point_ids: set[int] | None = None, now: datetime | 
             return []
         stmt = stmt.where(EventPoint.id.in_(point_ids))
     presence_applies, timeout = event.state in PRESENCE_STATES, presence_timeout()
-    tiles = [_tile(point, unit, (parent_id, parent_name, parent_code), n_attendees, problem, now=now,
-                   timeout=timeout, presence_applies=presence_applies)
-             for point, unit, parent_id, parent_name, parent_code, n_attendees, problem in db.session.execute(stmt)]
+    tiles = []
+    unfrozen: dict[int, Node] | None = None
+    for point, unit, n_attendees, problem in db.session.execute(stmt):
+        group = _frozen_group(point)
+        if group is None:  # the live map, read once for all such points
+            unfrozen = unfrozen if unfrozen is not None else point_group_rows(event.id)
+            group = unfrozen[point.id]
+        tiles.append(_tile(point, unit, group, n_attendees, problem, now=now, timeout=timeout,
+                           presence_applies=presence_applies))
     tiles.sort(key=lambda t: t["order"])
     return tiles
 
@@ -198,7 +204,7 @@ def counters(tiles: list[dict[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {
         "invited": 0, "checked_in": 0, "live": 0, "in_call": 0, "signal_lost": 0, "problems": 0,
         "absent": 0, "attendees_present": 0, "attendees_expected": 0, "attendee_checkins": 0,
-        "levels": {"district": blank(), "commune": blank()},
+        "levels": {},
         "districts": [],
     }
     districts: dict[int, dict[str, Any]] = {}
@@ -219,7 +225,8 @@ def counters(tiles: list[dict[str, Any]]) -> dict[str, Any]:
         level = out["levels"].setdefault(t["level"], blank())
         level["invited"] += 1
         level["checked_in"] += t["checked_in"]
-        d = districts.setdefault(t["district_id"], {"id": t["district_id"], "name": t["district_name"], **blank()})
+        d = districts.setdefault(t["district_id"], {"id": t["district_id"], "name": t["district_name"],
+                                                    "level": t.get("group_level", ""), **blank()})
         d["invited"] += 1
         d["checked_in"] += t["checked_in"]
     out["districts"] = list(districts.values())
@@ -296,22 +303,49 @@ def full_view(event_id: int, district_id: int | None = None, now: datetime | Non
 
 
 def live_rooms() -> list[str]:
-    """The wall rooms of every event under way (scheduled, testing, live): the whole wall and each district's."""
+    """The wall rooms of every event under way (scheduled, testing, live): the whole wall and each group's."""
     rows = db.session.execute(
-        select(EventPoint.event_id, EventPoint.is_host, Unit.id, Unit.level, Unit.parent_id)
-        .join(Unit, Unit.id == EventPoint.unit_id).join(Event, Event.id == EventPoint.event_id)
-        .where(Event.state.in_(PRESENCE_STATES))
+        select(EventPoint.event_id, EventPoint.group_id).join(Event, Event.id == EventPoint.event_id)
+        .where(Event.state.in_(PRESENCE_STATES)).distinct()
     ).all()
     rooms: set[str] = set()
-    for event_id, is_host, unit_id, level, parent_id in rows:
+    for event_id, group_id in rows:
         rooms.add(wall_room(event_id))
-        if not is_host:
-            rooms.add(wall_room(event_id, district_group(is_host, unit_id, level, parent_id)))
+        if group_id is not None and group_id != HOST_GROUP:
+            rooms.add(wall_room(event_id, group_id))
     return sorted(rooms)
 
 
+def is_group(event_id: int, unit_id: int) -> bool:
+    """Whether `unit_id` is one of the event's groups (it has a group wall: a district in 2023, a
+    province at a national launch)."""
+    return db.session.scalar(
+        select(EventPoint.id).where(EventPoint.event_id == event_id, EventPoint.group_id == unit_id,
+                                    EventPoint.is_host.is_(False)).limit(1)
+    ) is not None
+
+
+def event_groups(event_id: int) -> list[dict[str, Any]]:
+    """The event's groups in wall order, each with its points counted (one SQL aggregate, no tiles):
+    {id, code, name, level, invited, checked_in, absent}. The host point is not in any.
+
+    The hook for views that show groups rather than points (a national wall's 34 province tiles).
+    """
+    checked = func.sum(case((EventPoint.checked_in_dt.is_not(None), 1), else_=0))
+    absent = func.sum(case(((EventPoint.absent_dt.is_not(None)) & (EventPoint.checked_in_dt.is_(None)), 1), else_=0))
+    rows = db.session.execute(
+        select(EventPoint.group_id, EventPoint.group_code, EventPoint.group_name, EventPoint.group_level,
+               func.count(EventPoint.id), checked, absent)
+        .where(EventPoint.event_id == event_id, EventPoint.is_host.is_(False), EventPoint.group_id.is_not(None))
+        .group_by(EventPoint.group_id, EventPoint.group_code, EventPoint.group_name, EventPoint.group_level)
+        .order_by(EventPoint.group_code, EventPoint.group_id)
+    )
+    return [{"id": gid, "code": code or "", "name": name or "", "level": level or "", "invited": n,
+             "checked_in": int(c or 0), "absent": int(a or 0)} for gid, code, name, level, n, c, a in rows]
+
+
 def district_ids(event: Event) -> list[int]:
-    """The districts that have a wall for this event (groups other than the host)."""
+    """The groups that have a wall for this event (other than the host's)."""
     return sorted({t["district_id"] for t in load_tiles(event) if t["district_id"] != HOST_GROUP})
 
 
@@ -319,8 +353,8 @@ def district_ids(event: Event) -> list[int]:
 #: to every viewer several times a second) carries just what changes. A client that meets a tile
 #: it does not know asks for a snapshot.
 STATIC_TILE_KEYS = frozenset({"unit_id", "code", "name", "short_name", "division_type", "division_mark", "level",
-                              "is_host", "district_id", "district_name", "order", "expected", "host_name",
-                              "host_phone"})
+                              "is_host", "district_id", "district_name", "group_level", "order", "expected",
+                              "host_name", "host_phone"})
 
 
 def slim_tile(tile: dict[str, Any]) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """HTTP layer: blueprints parse input, call a service, render. Nothing here decides domain rules."""
 from __future__ import annotations
 
-from flask import Flask, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Flask, abort, flash, jsonify, redirect, render_template, request
 from flask_babel import format_datetime, format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -16,6 +16,7 @@ from launch.clock import to_local
 from launch.services.errors import DomainError
 from launch.services.text import MAX_ID
 from launch.services.users import ROLE_LABELS
+from launch.web.headers import wants_json
 
 #: Statuses of scheduled tasks and notices, as the pages show them (the database keeps the word).
 STATUS_LABELS = {"pending": _l("Waiting"), "running": _l("Running"), "done": _l("Done"), "missed": _l("Missed"),
@@ -33,22 +34,28 @@ class DatabaseIntConverter(IntegerConverter):
         super().__init__(map, *args, **kwargs)
 
 
-def wants_json() -> bool:
-    """API paths and clients that ask for JSON get JSON errors."""
-    if request.path.startswith("/api/"):
-        return True
-    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
-    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
-
-
 def register_web(app: Flask) -> None:
     """Register every blueprint, the error pages and the template helpers."""
-    from launch.web import admin, api, auth, campaigns, checkin, directory, events, main, notices, teams, wall
+    from launch.web import (
+        admin,
+        api,
+        auth,
+        campaigns,
+        checkin,
+        directory,
+        events,
+        kept_forms,
+        main,
+        notices,
+        teams,
+        wall,
+    )
 
     # Ids in URLs fit the databases' INTEGER: /points/99999999999999999999 is a 404, not an overflow (500).
     app.url_map.converters["int"] = DatabaseIntConverter
     for module in (main, auth, directory, admin, events, notices, checkin, api, campaigns, teams, wall):
         app.register_blueprint(module.bp)
+    kept_forms.init_kept_forms(app)
     _register_request_guards(app)
     _register_error_pages(app)
     _register_database_errors(app)
@@ -86,7 +93,11 @@ def _register_error_pages(app: Flask) -> None:
         if wants_json():
             return jsonify({"ok": False, "code": "csrf_failed", "message": message}), 400
         flash(message, "error")
-        return redirect(request.referrer or url_for("main.home"))
+        from launch.web import kept_forms
+
+        # The session (and its token) may be gone: the page comes back with the form filled in again.
+        back_to = kept_forms.page_of_form()
+        return kept_forms.keep_posted_form(redirect(back_to), back_to)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

@@ -15,11 +15,12 @@ from flask import Blueprint, current_app, g, jsonify, render_template, request
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
 
 from launch.extensions import csrf
 from launch.models import EventPoint
-from launch.services import api_tokens, checkin, events, roster
+from launch.services import api_tokens, checkin, events, host_view, roster
 from launch.services.access import can_act_for, can_read_all, scoped_unit_ids
 from launch.services.errors import DomainError, Forbidden
 from launch.services.text import check_json_value
@@ -114,11 +115,16 @@ def point_status(point_id: int) -> Any:
 @bp.route("/points/<int:point_id>/roster")
 @api_auth
 def point_roster(point_id: int) -> Any:
-    """The people expected at the point (its unit and below), for offline search on the scanner."""
+    """The people expected at the point (its unit and below), for the scanner to keep: offline search,
+    the name of a badge scanned offline (`badge`: a fingerprint of its QR), who is checked in already.
+    A signed-in page also gets a current CSRF token (a page reopened from the phone's copy may hold
+    an old one)."""
     point = _readable_point(point_id)
-    people = [{"id": a.id, "name": a.full_name, "position": a.position, "unit": a.unit.name if a.unit else None}
-              for a in roster.roster_for_point(point)]
-    return jsonify({"ok": True, "code": "roster", "message": "", "event_id": point.event_id, "attendees": people})
+    answer = {"ok": True, "code": "roster", "message": "", "event_id": point.event_id,
+              "attendees": host_view.offline_roster(point)}
+    if not g.api_bearer:
+        answer["csrf_token"] = generate_csrf()
+    return jsonify(answer)
 
 
 @bp.route("/events/<int:event_id>/attendees")
@@ -335,7 +341,15 @@ def _schemas() -> dict[str, Any]:
             "attendees": {"type": "array", "items": {"type": "object", "properties": {
                 "id": {"type": "integer"}, "name": {"type": "string"},
                 "position": {"type": "string", "nullable": True},
-                "unit": {"type": "string", "nullable": True}}}}}}]},
+                "unit": {"type": "string", "nullable": True},
+                "badge": {"type": "string", "description": "roster only: SHA-256 (first 20 hex) of the "
+                          "person's badge QR text, to name a badge scanned offline"},
+                "checked_in_dt": {"type": "string", "format": "date-time", "nullable": True,
+                                  "description": "roster only: when the person was checked in"},
+                "here": {"type": "boolean", "nullable": True,
+                         "description": "roster only: checked in at this point"},
+                "where": {"type": "string", "nullable": True,
+                          "description": "roster only: the other point that checked the person in"}}}}}}]},
     }
 
 

@@ -14,7 +14,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_from_directory,
     url_for,
 )
 from flask_babel import gettext as _
@@ -23,7 +22,7 @@ from flask_login import current_user, login_required
 
 from launch.extensions import db, limiter
 from launch.models.checkins import PROBLEM_KINDS
-from launch.services import api_tokens, checkin, events, presence, qr, roster, tokens
+from launch.services import api_tokens, checkin, events, host_view, presence, qr, roster, tokens
 from launch.services.access import can_act_for
 from launch.services.errors import DomainError, ValidationFailed
 from launch.services.text import small_int
@@ -120,7 +119,8 @@ def host(point_id: int):  # noqa: ANN201
     # The page's live connection presents a short-lived token issued to this host, never the printed QR.
     return render_template("checkin/host.html", point=point, event=point.event, state=checkin.point_state(point),
                            token=presence.presence_token(point, current_user), label=checkin.point_label(point),
-                           problem_labels=_problem_labels())
+                           problem_labels=_problem_labels(), vc=host_view.vc_details(point),
+                           expected=host_view.expected_people(point), offline=_offline_config(point))
 
 
 @bp.route("/points/<int:point_id>/headcount", methods=["POST"])
@@ -169,24 +169,46 @@ def problem(point_id: int):  # noqa: ANN201
 def scanner(point_id: int):  # noqa: ANN201
     """The badge scanner: camera, manual search, offline queue."""
     point = _point_for_host(point_id)
+    library, wasm = SCANNER_LIBRARY
     config = {
+        **_offline_config(point),
         "eventId": point.event_id,
-        "pointId": point.id,
         "checkinUrl": url_for("api.attendee_checkin", point_id=point.id),
-        "rosterUrl": url_for("api.point_roster", point_id=point.id),
         "searchUrl": url_for("api.search_attendees", event_id=point.event_id),
-        "vendor": url_for("static", filename="vendor/barcode-detector-3.2.2/ponyfill.js"),
-        "wasmBase": url_for("static", filename="vendor/zxing-wasm-3.1.3/"),
-        "sw": url_for(".service_worker"),
+        "vendor": url_for("static", filename=library),
+        "wasm": url_for("static", filename=wasm),
     }
     return render_template("checkin/scanner.html", point=point, event=point.event, config=config,
                            label=checkin.point_label(point))
 
 
+#: The scanner library (barcode-detector's ponyfill and its zxing engine): 1.1 MB, 370 KB as brotli.
+SCANNER_LIBRARY = ("vendor/barcode-detector-3.2.2/ponyfill.js", "vendor/zxing-wasm-3.1.3/zxing_reader.wasm")
+#: What the host and scanner pages load: the service worker keeps these.
+CHECKIN_FILES = ("css/app.css", "css/checkin.css", "js/app.js", "js/offline-queue.js", "js/scanner.js",
+                 "js/offline.js", "js/presence.js", "vendor/socket.io-client-4.8.4/socket.io.min.js")
+
+
+def _offline_config(point) -> dict:  # noqa: ANN001
+    """What the host and scanner pages need to keep the point's pages and roster on the phone."""
+    return {
+        "pointId": point.id,
+        "sw": url_for(".service_worker"),
+        "rosterUrl": url_for("api.point_roster", point_id=point.id),
+        "keep": [url_for(".host", point_id=point.id), url_for(".scanner", point_id=point.id)],
+    }
+
+
 @bp.route("/sw.js")
 def service_worker():  # noqa: ANN201
-    """The scanner's service worker, served here so its scope covers /c/."""
-    response = send_from_directory(current_app.static_folder, "sw.js", mimetype="text/javascript", max_age=0)
+    """The check-in pages' service worker, served here so its scope covers /c/. Rendered with this
+    deployment's hashed file names, so a new deployment is a new worker (never cached: no-cache)."""
+    from launch.assets import assets_of
+
+    body = render_template("checkin/sw.js", version=assets_of(current_app).version,
+                           core=[url_for("static", filename=f) for f in CHECKIN_FILES],
+                           library=[url_for("static", filename=f) for f in SCANNER_LIBRARY])
+    response = Response(body, mimetype="text/javascript")
     response.headers["Cache-Control"] = "no-cache"
     return response
 

@@ -75,6 +75,12 @@ class UnitForm(Form):
 HOST_UNIT_FIELDS = ("host_name", "host_phone", "host_email", "vc_endpoint")
 
 
+class MapImportForm(Form):
+    """Load today's map (one province or the whole country) from the bundled package."""
+
+    province = StringField(_l("Province"), validators=[DataRequired(), Length(max=8)])
+
+
 class ImportForm(Form):
     """Upload a directory CSV."""
 

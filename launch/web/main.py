@@ -3,10 +3,9 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from launch.extensions import db
-from launch.models import Unit
 
 bp = Blueprint("main", __name__)
 
@@ -15,8 +14,10 @@ bp = Blueprint("main", __name__)
 @login_required
 def home():  # noqa: ANN201
     """Dashboard with the directory counts and links to the user's work."""
-    counts = dict(db.session.execute(select(Unit.level, func.count()).group_by(Unit.level)).all())
-    return render_template("home.html", counts=counts, user=current_user)
+    from launch.services.directory import edition_counts, edition_label
+
+    counts = edition_counts()  # {edition: {level: n}}: a two-level map shows no district count
+    return render_template("home.html", counts=counts, user=current_user, edition_label=edition_label)
 
 
 @bp.route("/healthz")

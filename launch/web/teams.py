@@ -10,6 +10,7 @@ from sqlalchemy import select
 from launch.extensions import db
 from launch.models import Unit
 from launch.models.teams import TEAM_LEVELS
+from launch.services import directory as directory_svc
 from launch.services import teams as team_svc
 from launch.services.errors import ValidationFailed
 from launch.web.access import operator_required
@@ -24,7 +25,7 @@ def index():  # noqa: ANN201
     """Community digital-technology teams: per district, then a district's teams."""
     district_id = request.args.get("district", type=int)
     district = db.session.get(Unit, district_id) if district_id else None
-    if district is not None and district.level != "district":
+    if district is not None and district.level not in ("district", "province"):
         abort(404)
     summary = team_svc.district_summary()
     page = None
@@ -36,8 +37,10 @@ def index():  # noqa: ANN201
                            team_level_labels=team_svc.TEAM_LEVEL_LABELS)
 
 
-def _team_units() -> list[Unit]:
-    return list(db.session.scalars(select(Unit).where(Unit.level.in_(("district", "commune"))).order_by(Unit.code)))
+def _team_units(edition: str) -> list[Unit]:
+    """The units a team may sit on, in one map (teams sit on districts and communes)."""
+    return list(db.session.scalars(select(Unit).where(Unit.level.in_(("district", "commune")),
+                                                      Unit.edition == edition).order_by(Unit.code)))
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -56,12 +59,14 @@ def form(team_id: int | None = None):  # noqa: ANN201
             errors = exc.errors
         else:
             flash(_("Saved."), "success")
-            district = saved.unit if saved.unit.level == "district" else saved.unit.parent
+            district = saved.unit if saved.unit.level != "commune" else saved.unit.parent
             return redirect(url_for(".index", district=district.id if district else None))
     else:
         data = ({"unit_id": team.unit_id, "level": team.level, "name": team.name, "members": team.members} if team
                 else {"unit_id": request.args.get("unit", ""), "level": "village", "name": "", "members": ""})
-    return render_template("campaigns/team_form.html", team=team, data=data, errors=errors, units=_team_units(),
+    edition = team.unit.edition if team else (request.args.get("edition") or directory_svc.default_edition())
+    return render_template("campaigns/team_form.html", team=team, data=data, errors=errors,
+                           units=_team_units(edition),
                            levels=TEAM_LEVELS, team_level_labels=team_svc.TEAM_LEVEL_LABELS), (400 if errors else 200)
 
 
@@ -69,7 +74,7 @@ def form(team_id: int | None = None):  # noqa: ANN201
 @operator_required
 def delete(team_id: int):  # noqa: ANN201
     team = team_svc.get_team(team_id)
-    district = team.unit if team.unit.level == "district" else team.unit.parent
+    district = team.unit if team.unit.level != "commune" else team.unit.parent
     team_svc.delete_team(team, actor=current_user)
     flash(_("Team deleted."), "info")
     return redirect(url_for(".index", district=district.id if district else None))

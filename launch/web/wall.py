@@ -37,17 +37,18 @@ def presence_token_global(point) -> str:  # noqa: ANN001
     return presence.presence_token(point, current_user)
 
 
-def _district(district_id: int | None) -> Unit | None:
+def _district(event_id: int, district_id: int | None) -> Unit | None:
+    """The group (a district, a province at a national launch) whose wall is asked for, or 404."""
     if district_id is None:
         return None
     unit = db.session.get(Unit, district_id)
-    if unit is None or unit.level != "district":
+    if unit is None or not wall.is_group(event_id, unit.id):
         abort(404)
     return unit
 
 
 def _authorize(district_id: int | None) -> None:
-    """Operators and viewers see every wall; a host only the walls of districts they act for."""
+    """Operators and viewers see every wall; a host only the walls of groups they act for."""
     if access.can_read_all(current_user):
         return
     if district_id is not None and current_user.is_host and access.can_act_for(current_user, district_id):
@@ -60,10 +61,10 @@ def _district_arg() -> int | None:
     return small_int(value)
 
 
-def _own_district() -> int | None:
-    """The first district a host acts for (for sending them to their wall)."""
+def _own_district(event_id: int) -> int | None:
+    """The first of the event's groups a host acts for (for sending them to their wall)."""
     for unit in current_user.units:
-        if unit.level == "district":
+        if wall.is_group(event_id, unit.id):
             return unit.id
     return None
 
@@ -117,22 +118,34 @@ def js_labels() -> dict[str, Any]:
         "short": {"in_call": _("Call"), "checked_in": _("Check-in"), "page_live": _("Page")},
         "participant": {"unmatched": _("matches no point"), "ambiguous": _("matches several points"),
                         "in_call": _("in the call"), "left": _("left the call")},
-        "level": {"district": _("district level"), "commune": _("commune level")},
+        "level": {"country": _("national level"), "province": _("province level"), "district": _("district level"),
+                  "commune": _("commune level")},
     }
+
+
+def group_words(levels: set[str], event: Any) -> dict[str, str]:
+    """The wall's words for its groups, after the map: districts (2023), provinces (national)."""
+    root = event.host_unit.name if event.host_unit is not None else _("the event")
+    if levels == {"province"}:
+        return {"per": _("Checked in per province"), "all": _("All provinces"), "whole": _("Whole country"),
+                "label": _("Province")}
+    if levels == {"district"}:
+        return {"per": _("Checked in per district"), "all": _("All districts"), "whole": _("Whole province"),
+                "label": _("District")}
+    return {"per": _("Checked in per area"), "all": _("All areas"),
+            "whole": _("All of %(name)s", name=root), "label": _("Area")}
 
 
 def _render_wall(event_id: int, district_id: int | None, projector: bool) -> str:
     _authorize(district_id)
     event = events.get_event(event_id)
-    district = _district(district_id)
-    districts = []
-    if district is None:
-        districts = [(t["district_id"], t["district_name"]) for t in wall.load_tiles(event)
-                     if t["district_id"] != wall.HOST_GROUP]
-        districts = list(dict.fromkeys(districts))
+    district = _district(event_id, district_id)
+    groups = wall.event_groups(event.id)
+    districts = [(g["id"], g["name"]) for g in groups] if district is None else []
     projector = projector or request.args.get("mode") == "projector"
     return render_template(
         "wall/wall.html", event=event, district=district, districts=districts, projector=projector,
+        group_words=group_words({g["level"] for g in groups}, event),
         labels=js_labels(), statuses=status_labels(), can_read_all=access.can_read_all(current_user),
         participants=meeting.waiting_participants(event.id) if district is None else [],
         snapshot_url=url_for("wall.snapshot_json", event_id=event.id, district=district_id),
@@ -144,7 +157,7 @@ def _render_wall(event_id: int, district_id: int | None, projector: bool) -> str
 def event_wall(event_id: int):  # noqa: ANN201
     """The whole wall; a district host is sent to their district's wall."""
     if not access.can_read_all(current_user):
-        own = _own_district() if current_user.is_host else None
+        own = _own_district(event_id) if current_user.is_host else None
         if own is None:
             abort(403)
         return redirect(url_for("wall.district_wall", event_id=event_id, district_id=own))
@@ -178,14 +191,14 @@ def snapshot_json(event_id: int):  # noqa: ANN201
     """The wall's snapshot as JSON (what a Socket.IO client gets on join)."""
     district_id = _district_arg()
     _authorize(district_id)
-    _district(district_id)
+    _district(event_id, district_id)
     return jsonify(snapshots.snapshot(event_id, district_id))
 
 
 def _report(event_id: int) -> dict[str, Any]:
     district_id = _district_arg()
     _authorize(district_id)
-    _district(district_id)
+    _district(event_id, district_id)
     return reports.attendance_report(event_id, district_id)
 
 
@@ -197,6 +210,7 @@ def report(event_id: int):  # noqa: ANN201
     return render_template(
         "wall/report.html", report=data, event=data["event"], state_labels=js_labels()["state"],
         method_label=reports.method_label, attendance_label=reports.attendance_label,
+        report_group_heading=reports.group_heading,
         problem_label=reports.problem_label,
         timeline_json=json.dumps(reports.timeline(event_id, data["district_id"])),
         chart_labels=json.dumps({"checked_in": _("Points checked in"), "in_call": _("Points in the call"),
@@ -233,7 +247,7 @@ def timeline_json(event_id: int):  # noqa: ANN201
     """How many points were checked in, in the call and live, minute by minute."""
     district_id = _district_arg()
     _authorize(district_id)
-    _district(district_id)
+    _district(event_id, district_id)
     return jsonify(reports.timeline(event_id, district_id))
 
 

@@ -5,7 +5,7 @@ operator's choice: hosts may check in people of other units); event_points.meeti
 meeting_participants table (Zoom participants no point could be matched to, for the operator to assign).
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-11-28 09:00:00
 
 """
@@ -18,7 +18,7 @@ import launch.models.types
 
 
 revision = '0006'
-down_revision = '0004'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 

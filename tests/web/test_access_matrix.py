@@ -174,6 +174,7 @@ def cases(w: World) -> list[Case]:
         Case("/directory/import", "GET", "/directory/import", OPERATORS),
         Case("/directory/import", "POST", "/directory/import", OPERATORS,
              files={"file": (DIRECTORY_CSV.encode(), "units.csv")}),
+        Case("/directory/import/map", "POST", "/directory/import/map", OPERATORS, data={"province": "51"}),
         Case("/events/new", "GET", "/events/new", OPERATORS),
         Case("/events/new", "POST", "/events/new", OPERATORS, data={"title": ""}, ok=frozenset({400})),
         Case("/events/<int:event_id>/edit", "GET", f("/events/{event_id}/edit"), OPERATORS),

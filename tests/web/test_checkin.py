@@ -1,6 +1,7 @@
 """The check-in pages: QR address, host page (with the presence hook), scanner, operator pages."""
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -54,12 +55,13 @@ def test_host_page_has_presence_hook_and_reports(app, event, users, as_user):
     point = point_of(event, "21046")
     assert host.post(path_of(point)).status_code == 302
     html = host.get(f"/c/points/{point.id}").data.decode()
-    hook = re.search(r'<div id="presence" data-event="(\d+)" data-point="(\d+)" data-token="([^"]+)" hidden>', html)
+    hook = re.search(r'<div id="presence" data-event="(\d+)" data-point="(\d+)" data-token="([^"]+)" '
+                     r'data-client="/static/vendor/socket.io-client-4.8.4/socket.io.min.[0-9a-f]{12}.js" hidden>', html)
     assert hook and hook.groups()[:2] == (str(event.id), str(point.id))
     # The page's token is a presence token issued to this host, never the printed QR's.
     assert hook.group(3) != tokens.site_token(point)
     assert presence.point_for_token(hook.group(3), point.id) == point
-    assert '<script src="/static/js/presence.js" defer></script>' in html
+    assert re.search(r'<script src="/static/js/presence\.[0-9a-f]{12}\.js" defer></script>', html)
     assert "<script>" not in html
     host.post(f"/c/points/{point.id}/headcount", data={"headcount": "51"})
     host.post(f"/c/points/{point.id}/connection-test")
@@ -84,7 +86,8 @@ def test_scanner_page_is_light_and_csp_clean(app, event, users, as_user):
     for asset in re.findall(r'(?:src|href)="(/static/[^"]+\.(?:js|css))"', html):
         total += len(app.test_client().get(asset).data)
     assert total < 100_000, total
-    wasm = app.test_client().get("/static/vendor/zxing-wasm-3.1.3/zxing_reader.wasm")
+    config = json.loads(re.search(r'id="scanner-config">(.*?)</script>', html).group(1))
+    wasm = app.test_client().get(config["wasm"])
     assert wasm.mimetype == "application/wasm"
     sw = app.test_client().get("/c/sw.js")
     assert sw.status_code == 200 and sw.mimetype == "text/javascript"

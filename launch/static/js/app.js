@@ -19,6 +19,37 @@
       b.disabled = true; b.dataset.label = b.textContent; if (b.dataset.busy) { b.textContent = b.dataset.busy; }
     });
   });
+  // Phones: the menu button opens and closes the menu (the header is one line otherwise).
+  var menuButton = document.getElementById("menu-button");
+  if (menuButton) {
+    menuButton.addEventListener("click", function () {
+      var open = document.getElementById("topbar").classList.toggle("open");
+      menuButton.setAttribute("aria-expanded", open ? "true" : "false");
+    });
+  }
+  // A form sent after the session had ended comes back filled in (#kept-form, see web/kept_forms.py).
+  var keptEl = document.getElementById("kept-form");
+  if (keptEl) {
+    try {
+      var kept = JSON.parse(keptEl.textContent);
+      Array.prototype.forEach.call(document.forms, function (form) {
+        if (new URL(form.action, location.href).pathname !== kept.action) { return; }
+        Object.keys(kept.fields).forEach(function (name) {
+          var values = [].concat(kept.fields[name]);
+          Array.prototype.forEach.call(form.elements, function (input) {
+            if (input.name !== name || input.type === "hidden" || input.type === "password") { return; }
+            if (input.type === "checkbox" || input.type === "radio") { input.checked = values.indexOf(input.value) >= 0; }
+            else { input.value = values[0]; }
+          });
+        });
+        form.dataset.kept = "1";
+        var note = document.createElement("p");
+        note.className = "flash flash-info kept-note"; note.setAttribute("role", "status"); note.textContent = kept.note;
+        form.insertBefore(note, form.firstChild);
+        form.scrollIntoView({ block: "center" });
+      });
+    } catch (e) { /* nothing kept */ }
+  }
   // Print buttons of the printable sheets.
   Array.prototype.forEach.call(document.querySelectorAll("[data-print-page]"), function (b) {
     b.addEventListener("click", function () { window.print(); });

@@ -7,7 +7,7 @@
   "use strict";
   var box = document.getElementById("presence");
   if (!box || !box.dataset.point) { return; }
-  var CLIENT = "/static/vendor/socket.io-client-4.8.4/socket.io.min.js";
+  var CLIENT = box.dataset.client || "/static/vendor/socket.io-client-4.8.4/socket.io.min.js";
 
   function setState(value) {
     box.dataset.state = value;

@@ -16,6 +16,7 @@ from launch.models import Attendee, AttendeeCheckin
 from tests.support.factories import make_event, point_of
 from tests.support.services import CHROMIUM
 from tests.system.browser.conftest import BASE_ARGS, write_y4m
+from tests.system.browser.support import roster_on_phone
 
 pytestmark = pytest.mark.browser
 
@@ -68,7 +69,7 @@ def open_scanner(page, base: str, point_id: int) -> None:
     page.goto(base + "/lang/en")  # after signing in, which starts a fresh session
     page.goto(f"{base}/c/points/{point_id}/scan")
     page.wait_for_selector("#scanner[data-ready='1']")
-    page.wait_for_function(f"localStorage.getItem('launch.roster.{point_id}') !== null")
+    roster_on_phone(page, point_id)
 
 
 def test_offline_manual_scan_waits_then_syncs_once(page, context, live_server, live_app, setup, artifacts_dir):
@@ -96,10 +97,12 @@ def test_offline_manual_scan_waits_then_syncs_once(page, context, live_server, l
     expect(page.locator("#pending-count")).to_have_attribute("data-pending", "0")
     assert rows(live_app) == 1
 
-    # Choosing the same person again says so, harmlessly.
+    # Searching the same person again: marked as checked in, not offered again.
     page.fill("#search", "binh")
-    page.click(f"#matches button[data-attendee='{setup['binh']}']")
-    expect(page.locator("#result")).to_have_attribute("data-code", "already_checked_in")
+    done = page.locator("#matches li[data-checked-in='1']")
+    expect(done).to_contain_text("Trần Thị Bình")
+    expect(done).to_contain_text("Checked in")
+    expect(page.locator(f"#matches button[data-attendee='{setup['binh']}']")).to_have_count(0)
     assert rows(live_app) == 1
 
 
