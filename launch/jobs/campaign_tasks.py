@@ -19,12 +19,13 @@ from launch.extensions import db
 from launch.models import Campaign, ScheduledTask
 from launch.services import campaigns
 from launch.services.campaigns import Period
+from launch.services.scheduling import task_note
 
 
 def _campaign(task: ScheduledTask) -> Campaign | None:
     campaign = db.session.get(Campaign, task.campaign_id) if task.campaign_id else None
     if campaign is None or campaign.state == "cancelled":
-        task.status = "cancelled"
+        task.status, task.last_error = "cancelled", task_note("campaign_cancelled")
         return None
     return campaign
 

@@ -15,6 +15,7 @@ from datetime import datetime
 from launch.extensions import db
 from launch.models import Event, ScheduledTask
 from launch.services import events
+from launch.services.scheduling import task_note
 
 
 def _event(task: ScheduledTask) -> Event | None:
@@ -22,7 +23,7 @@ def _event(task: ScheduledTask) -> Event | None:
 
 
 def _skip(task: ScheduledTask, event: Event | None) -> list:
-    task.last_error = f"skipped: the event is {event.state if event else 'gone'}"
+    task.last_error = task_note("event_state", event.state) if event else task_note("no_event")
     return []
 
 
@@ -31,10 +32,10 @@ def run_state(task: ScheduledTask, now: datetime) -> list:
     event = _event(task)
     to = (task.payload or {}).get("to")
     if event is None or to not in events.STATE_ORDER:
-        task.last_error = "skipped: no event or no target state"
+        task.last_error = task_note("no_event")
         return []
     if not events.may_advance(event, to):
-        task.last_error = f"skipped: the event is already {event.state}"
+        task.last_error = task_note("event_state", event.state)
         return []
     return events.transition(event, to, now=now)
 

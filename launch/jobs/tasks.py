@@ -34,10 +34,11 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select, update
 
-from launch.clock import utcnow
+from launch.clock import iso, utcnow
 from launch.extensions import db
 from launch.jobs import campaign_tasks, event_tasks
 from launch.models import ScheduledTask
+from launch.services.scheduling import task_note
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +95,7 @@ def recover_stale(now: datetime | None = None) -> int:
     result = db.session.execute(
         update(ScheduledTask)
         .where(ScheduledTask.status == "running", ScheduledTask.claimed_dt < now - _lease())
-        .values(status="pending", last_error="recovered: the previous run was interrupted before it finished")
+        .values(status="pending", last_error=task_note("recovered"))
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
@@ -145,7 +146,7 @@ def run_claimed(task_id: int, attempt: int, now: datetime) -> str:
     db.session.refresh(task)
     job = HANDLERS.get(task.kind)
     if job is not None and job.perishable and now - task.due_dt > _grace():
-        message = f"due {task.due_dt.isoformat()}, found {now.isoformat()}: past the grace"
+        message = task_note("past_grace", f"due {iso(task.due_dt)}, found {iso(now)}")
         ok = finish(task_id, attempt, "missed", now, message)
         db.session.commit()
         return "missed" if ok else "lost"
@@ -160,7 +161,7 @@ def run_claimed(task_id: int, attempt: int, now: datetime) -> str:
     except Exception as exc:  # recorded, never silently dropped
         db.session.rollback()
         log.exception("task %s (%s) failed", task_id, task.kind)
-        ok = finish(task_id, attempt, "failed", now, repr(exc))
+        ok = finish(task_id, attempt, "failed", now, task_note("failed", repr(exc)))
         db.session.commit()
         return "failed" if ok else "lost"
     _after_commit(callbacks)

@@ -14,6 +14,17 @@ from launch.clock import utcnow
 from launch.extensions import db
 from launch.models import ScheduledTask
 
+#: Why a task ended as it did, stored in `last_error` as "<code>" or "<code>: <detail>": the pages say
+#: it in the reader's language (`launch.web.events.task_note_text`), the detail stays for whoever
+#: looks into it (a technical error, a state, a time).
+TASK_NOTES = ("moved_past", "not_planned", "event_state", "no_event", "campaign_cancelled", "recovered",
+              "past_grace", "failed")
+
+
+def task_note(code: str, detail: object = "") -> str:
+    """The stored note of a task: one of TASK_NOTES, with an optional detail."""
+    return f"{code}: {detail}" if detail not in ("", None) else code
+
 
 def schedule_task(kind: str, due_dt: datetime, *, event_id: int | None = None, campaign_id: int | None = None,
                   payload: dict | None = None) -> ScheduledTask:

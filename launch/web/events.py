@@ -246,6 +246,29 @@ def points(event_id: int):  # noqa: ANN201
                            level_labels=LEVEL_LABELS, state_labels=events.STATE_LABELS), 400 if errors else 200
 
 
+def task_note_text(last_error: str | None) -> dict[str, str]:
+    """A task's stored note (`scheduling.task_note`) as {"text": a sentence in the reader's language,
+    "detail": the technical part}; a note written before the codes is shown as it was."""
+    if not last_error:
+        return {"text": "", "detail": ""}
+    code, _sep, detail = last_error.partition(": ")
+    state = str(events.STATE_LABELS.get(detail, detail))
+    sentences = {
+        "moved_past": lambda: _("Not sent: its time had passed when the event was moved."),
+        "not_planned": lambda: _("Withdrawn: the event's new settings no longer need it."),
+        "event_state": lambda: _("Not run: the event is %(state)s.", state=state),
+        "no_event": lambda: _("Not run: the event no longer exists."),
+        "campaign_cancelled": lambda: _("Not run: the campaign was cancelled."),
+        "recovered": lambda: _("Run again: the previous run was interrupted before it finished."),
+        "past_grace": lambda: _("Found too late to be useful (the scheduler was not running at its time): "
+                                "recorded as missed."),
+        "failed": lambda: _("The task failed; the technical detail is below."),
+    }
+    if code not in sentences:
+        return {"text": last_error, "detail": ""}
+    return {"text": sentences[code](), "detail": "" if code == "event_state" else detail}
+
+
 @bp.app_context_processor
 def _template_helpers() -> dict[str, Any]:
     """Helpers for the events templates and the home-page section."""
@@ -260,4 +283,4 @@ def _template_helpers() -> dict[str, Any]:
 
     return {"timedelta_minutes": lambda m: timedelta(minutes=m or 0), "fmt_offset": events.format_offset,
             "upcoming_events": upcoming_events, "unread_notices": unread_notices,
-            "event_state_labels": events.STATE_LABELS}
+            "event_state_labels": events.STATE_LABELS, "task_note_text": task_note_text}

@@ -45,3 +45,24 @@ def test_the_readiness_page_says_why_a_stage_is_not_taken(as_user, users):
     assert "Không thực hiện riêng: kiểm tra kết nối bắt đầu 10 phút trước giờ khai mạc" in t15
     window = html[html.index('data-stage="test_window"'):html.index('data-stage="t15"')]
     assert "data-not-planned" not in window
+
+
+def test_task_notes_are_sentences_in_the_readers_language(as_user, users):
+    """The event page's task notes were English ("event cancelled", "its time passed when the event was
+    moved"): they are stored as codes and said in the reader's language, the technical part apart."""
+    from sqlalchemy import select
+
+    from launch.models import ScheduledTask
+    from launch.services.scheduling import task_note
+
+    start = utcnow() + timedelta(days=1)
+    event = events.create_event({"title": "Lễ bị hủy", "start": start, "end": start + timedelta(hours=1),
+                                 "invite": {"mode": "all"}}, actor=users["operator"], publish=True)
+    events.cancel_event(event, actor=users["operator"], reason="Bão")
+    failed = db.session.scalars(select(ScheduledTask).where(ScheduledTask.event_id == event.id)).first()
+    failed.status, failed.last_error = "failed", task_note("failed", "ValueError('boom')")
+    db.session.commit()
+    html = as_user("operator").get(f"/events/{event.id}").get_data(as_text=True)
+    assert "Không thực hiện: sự kiện đang ở trạng thái Đã hủy." in html
+    assert "Tác vụ bị lỗi; chi tiết kỹ thuật ở bên dưới.<br><small><code>ValueError(&#39;boom&#39;)</code>" in html
+    assert "event cancelled" not in html and "event_state" not in html

@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from launch.extensions import db
-from launch.models import Event, EventPoint, Unit, User
+from launch.models import Unit, User
 from launch.models.units import (
     CODE_WIDTHS,
     DIVISION_TYPES,
@@ -26,12 +26,9 @@ from launch.models.units import (
 )
 from launch.services import audit
 from launch.services.csvfile import LineError, csv_lines, decode_csv_bytes, open_csv, refused
+from launch.services.directory import follow
 from launch.services.directory.editions import LEVEL_LABELS, PARENT_LABELS, check_edition_code, ensure_edition
 from launch.services.text import fold
-from launch.signals import wall_change
-
-#: Events that still read the directory: a change of a unit reaches their points and open walls.
-_OVER = ("ended", "cancelled")
 
 #: The bundled directory: Quảng Ngãi as of the 28 July 2023 launch (see launch/data/README.md).
 BUNDLED_CSV = Path(__file__).resolve().parent.parent.parent / "data" / "quang-ngai-units-2023.csv"
@@ -56,6 +53,8 @@ class ImportResult:
     unchanged: int = 0
     changed_codes: list[str] = field(default_factory=list)
     edition: str = LEGACY_EDITION
+    #: (level, code) of the units that existed and changed: their events' open walls are told.
+    updated_keys: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -238,6 +237,7 @@ def _apply_row(row: dict[str, Any], edition: str, by_key: dict[tuple[str, str], 
     if changed:
         result.updated += 1
         result.changed_codes.append(unit.code)
+        result.updated_keys.append(key)
     else:
         result.unchanged += 1
 
@@ -261,8 +261,7 @@ def write_units(rows: list[dict[str, Any]], edition: str, *, actor: User | None,
                 if row["level"] == level:
                     _apply_row(row, edition, by_key, result)
             db.session.flush()
-        changed = set(result.changed_codes)
-        open_points = open_points_of(u.id for u in by_key.values() if u.code in changed) if result.updated else []
+        points = follow.open_points(by_key[k].id for k in result.updated_keys) if result.updated else []
         if result.created or result.updated:
             db.session.expire_all()  # parents set by id: relationships are read afresh
             hierarchy.refresh_open_events()
@@ -277,24 +276,8 @@ def write_units(rows: list[dict[str, Any]], edition: str, *, actor: User | None,
     except Exception:
         db.session.rollback()
         raise
-    tell_walls(open_points)
+    follow.tell_walls(points)
     return result
-
-
-def open_points_of(unit_ids: Any) -> list[tuple[int, int]]:
-    """(event id, point id) of the points these units hold in events not yet over (drafts included)."""
-    ids = [i for i in unit_ids if i is not None]
-    if not ids:
-        return []
-    return list(db.session.execute(select(EventPoint.event_id, EventPoint.id)
-                                   .join(Event, Event.id == EventPoint.event_id)
-                                   .where(EventPoint.unit_id.in_(ids), Event.state.not_in(_OVER))).tuples())
-
-
-def tell_walls(points: list[tuple[int, int]]) -> None:
-    """After the commit: the open walls of those events redraw the points (name, host, phone)."""
-    for event_id, point_id in sorted(set(points)):
-        wall_change(event_id, "directory", point_id=point_id)
 
 
 def import_directory(data: bytes | str, *, actor: User | None = None, source: str = "upload",

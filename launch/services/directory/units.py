@@ -8,10 +8,11 @@ from flask_babel import gettext as _
 from sqlalchemy import Select, or_, select
 
 from launch.extensions import db
-from launch.models import EventPoint, Unit, User
+from launch.models import Unit, User
 from launch.models.units import CODE_WIDTHS, LEVELS, normalize_code
 from launch.services import audit
-from launch.services.directory.csv_import import EDITABLE_FIELDS, open_points_of, parse_int, tell_walls
+from launch.services.directory import follow
+from launch.services.directory.csv_import import EDITABLE_FIELDS, parse_int
 from launch.services.directory.editions import LEVEL_ORDER, code_candidates, default_edition, find_unit
 from launch.services.errors import NotFound, ValidationFailed
 from launch.services.text import fold
@@ -170,14 +171,9 @@ def update_unit(unit: Unit, data: dict[str, Any], *, actor: User | None = None) 
     if errors:
         raise ValidationFailed("invalid_unit", _("The unit was not saved."), errors=errors)
     changes = {k: [getattr(unit, k), v] for k, v in clean.items() if getattr(unit, k) != v}
-    open_points = open_points_of([unit.id]) if changes else []
+    points = follow.open_points([unit.id]) if changes else []
     if "expected_attendance" in changes:
-        # Events not yet over expect the new number, unless the event set its own for this point.
-        old, new = changes["expected_attendance"]
-        for _event_id, point_id in open_points:
-            point = db.session.get(EventPoint, point_id)
-            if point is not None and point.expected_attendance == (old or 0):
-                point.expected_attendance = new or 0
+        follow.follow_attendance(points, *changes["expected_attendance"])
     if changes:
         audit.record(
             "unit.updated",
@@ -189,6 +185,6 @@ def update_unit(unit: Unit, data: dict[str, Any], *, actor: User | None = None) 
         for key, (_old, new) in changes.items():
             setattr(unit, key, new)
     db.session.commit()
-    tell_walls(open_points)
+    follow.tell_walls(points)
     return list(changes)
 

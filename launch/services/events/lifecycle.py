@@ -60,7 +60,7 @@ def transition(event: Event, to: str, *, now: datetime, actor: User | None = Non
     if to == "scheduled" and old == "draft":
         sync_tasks(event, now, moved=False)
     elif to in TERMINAL_STATES:
-        scheduling.cancel_tasks(event_id=event.id, now=now, reason=f"event {to}")
+        scheduling.cancel_tasks(event_id=event.id, now=now, reason=scheduling.task_note("event_state", to))
     event_id = event.id
     data = {"state": to, "from": old, "at": iso(now), "by": by}
     return [lambda: wall_change(event_id, "state", data=data)]
@@ -141,7 +141,7 @@ def sync_tasks(event: Event, now: datetime, *, moved: bool) -> None:
                 if key in pending:
                     task = pending[key]
                     task.status, task.finished_dt = "cancelled", now
-                    task.last_error = "its time passed when the event was moved"
+                    task.last_error = scheduling.task_note("moved_past")
                 continue
         if key in pending:
             pending[key].due_dt = due
@@ -149,7 +149,7 @@ def sync_tasks(event: Event, now: datetime, *, moved: bool) -> None:
             scheduling.schedule_task(kind, due, event_id=event.id, payload=payload)
     for key, task in pending.items():
         if key not in wanted:
-            task.status, task.finished_dt, task.last_error = "cancelled", now, "no longer planned"
+            task.status, task.finished_dt, task.last_error = "cancelled", now, scheduling.task_note("not_planned")
 
 
 def flag_absent(event: Event, now: datetime, *, task: ScheduledTask | None = None) -> list:
