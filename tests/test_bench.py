@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from bench.run import analyse_step, national_csv, parse_args, split
+from tests.support.services import service_missing
 from bench.wallview import (
     BareViewer,
     ReachLog,
@@ -289,7 +290,10 @@ def test_national_directory_is_importable(tmp_path):
 @pytest.mark.slow
 def test_quick_bench_of_the_bare_baselines_prints_the_table(tmp_path):
     """End to end, real processes, under a minute: the bare modes need neither PostgreSQL nor the app's data."""
-    pytest.importorskip("aiohttp", reason="`make bench` installs the load generator's client (requirements-bench.txt)")
+    try:
+        import aiohttp  # noqa: F401  (the load generator's client)
+    except ImportError:
+        service_missing("aiohttp", "`make bench` (and .ci/run) install requirements-bench.txt")
     out = tmp_path / "result.json"
     done = subprocess.run([sys.executable, "bench/run.py", "--quick", "--modes", "bare-emit,bare-batch",
                            "--json", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=240,
