@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 
 from bench.run import analyse_step, national_csv, parse_args, split
-from tests.support.services import service_missing
 from bench.wallview import (
     BareViewer,
     ReachLog,
@@ -27,6 +26,7 @@ from bench.wallview import (
     reach_latencies,
     wall_js_constants,
 )
+from tests.support.services import service_missing
 
 ROOT = Path(__file__).resolve().parent.parent
 
