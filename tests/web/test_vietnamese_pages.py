@@ -41,11 +41,9 @@ VISIBLE_ATTRIBUTES = ("title", "placeholder", "aria-label", "alt", "data-confirm
 #: Not read as prose: scripts and styles, and literal technical text shown as code (CSV column names,
 #: error codes, the technical detail of a delivery error).
 LITERAL_TAGS = ("script", "style", "code", "kbd", "samp", "pre")
-#: Page path prefix -> words allowed there although English. The import page names the package
-#: `vietnam-provinces` (a name, not prose); the scanner's "{point}"/"{time}" placeholders show outside its
-#: script since the merges of 2026-11-29 (a leftover to fix: see the closing note).
-KNOWN_LEFTOVERS: dict[str, set[str]] = {"/directory/import": {"vietnam", "provinces"},
-                                        "/c/points/<int:point_id>/scan": {"point", "time"}}
+#: Page path prefix -> words allowed there although English: the import page names the package
+#: `vietnam-provinces` (a name, not prose).
+KNOWN_LEFTOVERS: dict[str, set[str]] = {"/directory/import": {"vietnam", "provinces"}}
 
 
 def catalogue_words() -> tuple[set[str], set[str]]:
@@ -126,7 +124,7 @@ def english_on(html: str, english: set[str], data: set[str]) -> set[str]:
     parser.feed(html)
     text = " ".join(parser.parts)
     text = re.sub(r"https?://\S+|\S+@\S+|(?<![\w/])/[\w./<>{}-]+", " ", text)  # addresses and paths
-    text = re.sub(r"%\(\w+\)[sd]", " ", text)  # the placeholders of templates the wall fills in
+    text = re.sub(r"%\(\w+\)[sd]|\{\w+\}", " ", text)  # placeholders the pages' scripts fill in
     return {w for w in (m.lower() for m in WORD.findall(text)) if w in english and w not in data}
 
 
