@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import Flask
 
-from launch import signals
+from launch.signals import campaign_changed, participants_changed, sessions_ended, wall_changed
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ def init_realtime(app: Flask) -> None:
     from launch.realtime import handlers
 
     handlers.register()
-    signals.wall_changed.connect(on_wall_changed, weak=False)
-    signals.campaign_changed.connect(on_campaign_changed, weak=False)
-    signals.participants_changed.connect(on_participants_changed, weak=False)
-    signals.sessions_ended.connect(on_sessions_ended, weak=False)
+    wall_changed.connect(on_wall_changed, weak=False)
+    campaign_changed.connect(on_campaign_changed, weak=False)
+    participants_changed.connect(on_participants_changed, weak=False)
+    sessions_ended.connect(on_sessions_ended, weak=False)

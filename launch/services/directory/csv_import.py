@@ -26,8 +26,8 @@ from launch.models.units import (
 )
 from launch.services import audit
 from launch.services.csvfile import LineError, csv_lines, decode_csv_bytes, open_csv, refused
-from launch.services.directory import follow
 from launch.services.directory.editions import LEVEL_LABELS, PARENT_LABELS, check_edition_code, ensure_edition
+from launch.services.directory.follow import open_points, tell_walls
 from launch.services.text import fold
 
 #: The bundled directory: Quảng Ngãi as of the 28 July 2023 launch (see launch/data/README.md).
@@ -261,7 +261,7 @@ def write_units(rows: list[dict[str, Any]], edition: str, *, actor: User | None,
                 if row["level"] == level:
                     _apply_row(row, edition, by_key, result)
             db.session.flush()
-        points = follow.open_points(by_key[k].id for k in result.updated_keys) if result.updated else []
+        points = open_points(by_key[k].id for k in result.updated_keys) if result.updated else []
         if result.created or result.updated:
             db.session.expire_all()  # parents set by id: relationships are read afresh
             hierarchy.refresh_open_events()
@@ -276,7 +276,7 @@ def write_units(rows: list[dict[str, Any]], edition: str, *, actor: User | None,
     except Exception:
         db.session.rollback()
         raise
-    follow.tell_walls(points)
+    tell_walls(points)
     return result
 
 

@@ -11,9 +11,9 @@ from launch.extensions import db
 from launch.models import Unit, User
 from launch.models.units import CODE_WIDTHS, LEVELS, normalize_code
 from launch.services import audit
-from launch.services.directory import follow
 from launch.services.directory.csv_import import EDITABLE_FIELDS, parse_int
 from launch.services.directory.editions import LEVEL_ORDER, code_candidates, default_edition, find_unit
+from launch.services.directory.follow import follow_attendance, open_points, tell_walls
 from launch.services.errors import NotFound, ValidationFailed
 from launch.services.text import fold
 
@@ -171,9 +171,9 @@ def update_unit(unit: Unit, data: dict[str, Any], *, actor: User | None = None) 
     if errors:
         raise ValidationFailed("invalid_unit", _("The unit was not saved."), errors=errors)
     changes = {k: [getattr(unit, k), v] for k, v in clean.items() if getattr(unit, k) != v}
-    points = follow.open_points([unit.id]) if changes else []
+    points = open_points([unit.id]) if changes else []
     if "expected_attendance" in changes:
-        follow.follow_attendance(points, *changes["expected_attendance"])
+        follow_attendance(points, *changes["expected_attendance"])
     if changes:
         audit.record(
             "unit.updated",
@@ -185,6 +185,6 @@ def update_unit(unit: Unit, data: dict[str, Any], *, actor: User | None = None) 
         for key, (_old, new) in changes.items():
             setattr(unit, key, new)
     db.session.commit()
-    follow.tell_walls(points)
+    tell_walls(points)
     return list(changes)
 
