@@ -66,7 +66,7 @@ log = logging.getLogger(__name__)
 
 #: How long the first change after a quiet spell waits for companions before it is sent.
 LEADING_DELAY_SECONDS = 0.02
-#: The flusher's clock and sleep (tests drive its cadence with a fake clock).
+#: The flusher's and the sender's clock and sleep (tests drive their cadence with fake ones).
 _clock = time.monotonic
 _sleep = time.sleep
 
@@ -334,13 +334,13 @@ def _sender_loop(app: Flask, relay: WallRelay, interval: float) -> None:
                 relay.prefer()
             holding, acquired = relay.hold_lease()
             if not holding:
-                time.sleep(LEASE_SECONDS / 4)
+                _sleep(LEASE_SECONDS / 4)
                 continue
             if not relay.preferred and relay.preferred_elsewhere():
                 with relay.send_lock:  # hand over between two complete sends: nothing is in flight
                     relay.release_lease()
                 log.info("wall sender: handing the lease to the preferred sender")
-                time.sleep(LEASE_SECONDS / 4)
+                _sleep(LEASE_SECONDS / 4)
                 continue
             if acquired:
                 log.info("wall sender: this process holds the lease")
@@ -351,15 +351,15 @@ def _sender_loop(app: Flask, relay: WallRelay, interval: float) -> None:
                 tick(app)
             if not relay.wait(1.0):
                 continue
-            time.sleep(min(interval, LEADING_DELAY_SECONDS))
+            _sleep(min(interval, LEADING_DELAY_SECONDS))
             started = time.monotonic()
             with relay.send_lock:
                 _send(app, relay.drain())
                 relay.sent()
-            time.sleep(max(0.0, interval - (time.monotonic() - started)))
+            _sleep(max(0.0, interval - (time.monotonic() - started)))
         except Exception:
             log.warning("wall sender: Redis or database unavailable, retrying", exc_info=True)
-            time.sleep(1.0)
+            _sleep(1.0)
 
 
 def tick(app: Flask | None = None) -> int:
