@@ -113,7 +113,7 @@ async def run_sockets(cfg: dict[str, Any]) -> None:
     def make_viewer(number: int) -> Any:
         if cfg["kind"] == "wall":
             viewer = WallViewer(cfg["event_id"], index_of, stats, gap_grace=consts["gap_grace"],
-                                resync_every=consts["resync_every"],
+                                resync_every=consts["resync_every"], resync_jitter=consts["resync_jitter"],
                                 phase=rng.random() * consts["resync_every"])
         else:
             viewer = BareViewer(index_of, stats)

@@ -1,8 +1,9 @@
 """What one wall viewer does, in Python, so the benchmark's viewers behave like the real page.
 
 `WallViewer` mirrors `launch/static/js/wall.js` step by step (snapshot on join, numbered deltas
-applied in order, a gap waits GAP_GRACE_MS then resyncs, the counter check that resyncs when the
-tiles do not add up to the delta's counters, `wall_tick`, the periodic resync, reconnection). Its
+applied in order, their changed counters merged, a gap waits GAP_GRACE_MS plus a random share of
+RESYNC_JITTER_MS then resyncs, the counter check that resyncs when the tiles do not add up to the
+counters, `wall_tick`, the periodic resync, reconnection). Its
 constants are read from wall.js itself (`wall_js_constants`), so a change there cannot silently
 leave the benchmark's viewers behaving differently. When the wall protocol changes, change this
 class with wall.js: it is the benchmark's only copy of it.
@@ -39,7 +40,7 @@ RECONNECT_RANDOMIZATION = 0.5
 
 
 def wall_js_constants(path: Path = WALL_JS) -> dict[str, float]:
-    """GAP_GRACE_MS, the periodic resync and the reconnection cap, read from wall.js (seconds).
+    """GAP_GRACE_MS, RESYNC_JITTER_MS, the periodic resync and the reconnection cap, read from wall.js (seconds).
 
     Raises if wall.js no longer has them: the benchmark must then be taught the new behaviour.
     """
@@ -47,10 +48,13 @@ def wall_js_constants(path: Path = WALL_JS) -> dict[str, float]:
     grace = re.search(r"GAP_GRACE_MS\s*=\s*(\d+)", text)
     every = re.search(r"setInterval\(\s*resync\s*,\s*([\d\s*]+)\)", text)
     cap = re.search(r"reconnectionDelayMax\s*:\s*(\d+)", text)
-    if not grace or not every:
-        raise RuntimeError(f"{path}: GAP_GRACE_MS or the periodic resync not found; update bench/wallview.py")
+    jitter = re.search(r"RESYNC_JITTER_MS\s*=\s*(\d+)", text)
+    if not grace or not every or not jitter:
+        raise RuntimeError(f"{path}: GAP_GRACE_MS, RESYNC_JITTER_MS or the periodic resync not found; "
+                           "update bench/wallview.py")
     every_ms = math.prod(int(x) for x in every.group(1).replace(" ", "").split("*"))
     return {"gap_grace": int(grace.group(1)) / 1000, "resync_every": every_ms / 1000,
+            "resync_jitter": int(jitter.group(1)) / 1000,
             "reconnect_max": int(cap.group(1)) / 1000 if cap else 5.0}
 
 
@@ -163,12 +167,13 @@ class WallViewer:
     """
 
     def __init__(self, event_id: int, index_of: dict[int, int], stats: dict[str, int], *,
-                 gap_grace: float, resync_every: float, phase: float = 0.0) -> None:
+                 gap_grace: float, resync_every: float, phase: float = 0.0, resync_jitter: float = 0.0) -> None:
         n = len(index_of)
         self.event_id = event_id
         self.index_of = index_of
         self.stats = stats
         self.gap_grace = gap_grace
+        self.resync_jitter = resync_jitter
         self.resync_every = resync_every
         self.phase = phase
         self.log = ReachLog(n)
@@ -276,7 +281,7 @@ class WallViewer:
             self.present[index] = 1
             self.host[index] = 1 if tile.get("is_host") else 0
             self._set_tile(index, tile.get("attendees") or 0, bool(tile.get("checked_in")), now)
-        self.counters = snap.get("counters")
+        self.counters = _checked_counters(snap.get("counters"))
         if self.seq is not None:
             self.pending = {k: v for k, v in self.pending.items() if k > self.seq}
         self.drain(now)
@@ -294,12 +299,16 @@ class WallViewer:
             attendees = tile["attendees"] if "attendees" in tile else self.attendees[index]
             checked = tile["checked_in"] if "checked_in" in tile else self.checked[index]
             self._set_tile(index, attendees or 0, bool(checked), now)
-        if unknown:
+        if unknown or d.get("removed"):
             self.unknown_tile = True
             self.schedule_resync()
-        self.counters = d.get("counters")
+        counters = _checked_counters(d.get("counters"))
+        if d.get("full") or self.counters is None:
+            self.counters = counters
+        elif counters:
+            self.counters = {**self.counters, **counters}  # changed values only: merged
         self.seq = d.get("seq")
-        if not self.agrees(d.get("counters")):
+        if not self.agrees(self.counters):
             self.schedule_resync()
 
     def agrees(self, counters: dict[str, Any] | None) -> bool:
@@ -309,12 +318,16 @@ class WallViewer:
         return (self.sum_checked == counters.get("checked_in")
                 and self.sum_attendees == counters.get("attendee_checkins"))
 
+    def resync_delay(self) -> float:
+        """wall.js resyncDelay(): the grace, plus a random share of the jitter (viewers spread out)."""
+        return self.gap_grace + random.random() * self.resync_jitter
+
     def schedule_resync(self) -> None:
-        """Give a crossing delta GAP_GRACE_MS, then resync if the tiles still disagree."""
+        """Give a crossing delta its grace, then resync if the tiles still disagree."""
         if self.mismatch_timer is not None:
             return
         loop = asyncio.get_event_loop()
-        self.mismatch_timer = loop.call_later(self.gap_grace, self._mismatch_check)
+        self.mismatch_timer = loop.call_later(self.resync_delay(), self._mismatch_check)
 
     def _mismatch_check(self) -> None:
         self.mismatch_timer = None
@@ -342,7 +355,7 @@ class WallViewer:
         self.drain(now)
         if self.pending and self.gap_timer is None:
             self.stats["gaps"] += 1
-            self.gap_timer = asyncio.get_event_loop().call_later(self.gap_grace, self.resync, "gap")
+            self.gap_timer = asyncio.get_event_loop().call_later(self.resync_delay(), self.resync, "gap")
 
     def on_tick(self, t: Any) -> None:
         """A room number above ours, with no gap pending: the last delta(s) never came."""
@@ -351,11 +364,18 @@ class WallViewer:
             return
         if (t.get("seq") or 0) <= self.seq:
             return
-        self.gap_timer = asyncio.get_event_loop().call_later(self.gap_grace, self.resync, "tick")
+        self.gap_timer = asyncio.get_event_loop().call_later(self.resync_delay(), self.resync, "tick")
 
     def shown_total(self) -> int:
         """Attendee check-ins the viewer's tiles add up to now."""
         return self.sum_attendees
+
+
+def _checked_counters(counters: Any) -> dict[str, Any] | None:
+    """The counters the check needs, copied (decoded payloads are shared by the viewers of a process)."""
+    if not isinstance(counters, dict):
+        return None
+    return {k: counters[k] for k in ("checked_in", "attendee_checkins") if k in counters}
 
 
 class BareViewer:

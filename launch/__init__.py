@@ -173,8 +173,11 @@ def _private(response) -> bool:  # noqa: ANN001
 
 
 def _init_socketio(app: Flask) -> None:
+    from launch.realtime import wire
+
     socketio.init_app(
         app,
+        json=wire,  # UTF-8 as is, snapshots encoded once (see launch/realtime/wire.py)
         async_mode=app.config["SOCKETIO_ASYNC_MODE"],
         message_queue=app.config.get("REDIS_URL"),
         ping_interval=app.config.get("SOCKETIO_PING_INTERVAL", 20),

@@ -143,11 +143,13 @@ def scheduler_run_command(once: bool) -> None:
     from flask import current_app
 
     from launch.jobs.scheduler import run_forever, sweep
+    from launch.realtime.publisher import start_sender
 
     app = current_app._get_current_object()
     if once:
         click.echo(f"{sweep(app)} task(s) run")
         return
+    start_sender(app)  # scaled out, the scheduler process sends the wall deltas (off the web processes)
     run_forever(app)
 
 

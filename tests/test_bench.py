@@ -87,12 +87,13 @@ def test_constants_are_read_from_wall_js():
     assert consts["gap_grace"] == 1.5
     assert consts["resync_every"] == 60
     assert consts["reconnect_max"] == 10
+    assert consts["resync_jitter"] == 3.0
 
 
 def test_wall_js_without_the_constants_is_refused(tmp_path):
     js = tmp_path / "wall.js"
     js.write_text("var x = 1;")
-    with pytest.raises(RuntimeError, match="GAP_GRACE_MS"):
+    with pytest.raises(RuntimeError, match="GAP_GRACE_MS, RESYNC_JITTER_MS"):
         wall_js_constants(js)
 
 

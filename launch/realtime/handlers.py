@@ -150,7 +150,8 @@ def _join(client: Client, data: Any) -> dict[str, Any]:
     event_id, district_id = target
     room = wall.wall_room(event_id, district_id)
     join_room(room)
-    emit("wall_snapshot", snapshots.snapshot(event_id, district_id))
+    # To this socket only, which is on this process: not through the message queue to every other one.
+    emit("wall_snapshot", snapshots.snapshot(event_id, district_id), ignore_queue=True)
     return {"ok": True, "room": room}
 
 

@@ -12,11 +12,13 @@ The wall protocol (Socket.IO, default namespace; clients use transports=["websoc
   district's wall). ``campaign:<id>`` for campaign dashboards.
 * ``wall_snapshot`` (server -> client, on join and on ``resync``): the room's full state
   ``{type, room, event_id, district_id, seq, event, counters, tiles, attention, feed}``.
-* ``wall_delta`` (server -> room): ``{type, room, event_id, district_id, seq, event, counters,
-  tiles, feed, event_level}`` where ``tiles`` holds the FULL current state of the changed tiles only,
-  read from the database when the delta is built, and ``counters``/``feed`` are the room's current
-  values. Deltas never carry increments, so applying one twice, or applying one older than the
-  snapshot, cannot make the wall drift for longer than the next delta.
+* ``wall_delta`` (server -> room): ``{room, seq, tiles, counters, feed[, event][, full][, removed]}``,
+  what changed since the room's previous delta (`launch.realtime.deltas`): the changed tiles' changed
+  fields, the changed counters as values (``full``: all of them), the feed rows not sent before
+  (``{id, kind, at, point_id}``, newest first), the event's header only when the event changed.
+  Counters are always the sum of the tiles the room's viewers hold (one model, one read per flush),
+  so a viewer's counter check fails only when something was really lost. Never increments:
+  applying a delta twice changes nothing. One serialised message per room per flush.
 * ``wall_tick`` (server -> room, scaled out, every WALL_TICK_SECONDS): ``{room, seq}``, the room's
   current number, so that a viewer who missed the last delta (nothing after it to show a gap)
   notices and resyncs.
@@ -28,8 +30,11 @@ The wall protocol (Socket.IO, default namespace; clients use transports=["websoc
   missing number and otherwise asks ``resync`` for a fresh snapshot.
 
 Coalescing: ``announce`` only records the changed point id in a per-app buffer (one set per
-event). A background task flushes the buffer every WALL_COALESCE_SECONDS: per event, ONE read of
-the tiles and ONE delta per touched room, whatever the number of check-ins or viewers in between.
+event). One background task per process, started with the first change and running for good,
+flushes at most once per WALL_COALESCE_SECONDS: the first change after a quiet spell goes out
+after a few milliseconds, the changes of a busy spell wait for the interval's end and go together.
+Per flush and event: ONE read of the changed points' tiles, ONE of the new feed rows, and ONE delta
+per touched room, whatever the number of check-ins or viewers in between.
 WALL_COALESCE_SECONDS <= 0 (the testing config) flushes synchronously inside ``announce``;
 WALL_AUTOFLUSH=False leaves the buffer for an explicit ``flush()`` (deterministic tests).
 
@@ -40,9 +45,8 @@ order, so a room's deltas reach every viewer in number order and a gap means a r
 process that announced runs a sender loop that waits for the lease; when the holder dies, another
 takes over within ``relay.LEASE_SECONDS`` and first sends the full state of every live event's
 tiles, so whatever the dead sender had drained but not sent is not missed. Emits go through the
-configured ``socketio`` and its Redis message queue to viewers on any web process; a process
-without a bound server (the scheduler's) falls back to a write-only
-``SocketIO(message_queue=REDIS_URL)``.
+configured ``socketio`` and its Redis message queue to viewers on any web process
+(`launch.realtime.emitter`). The scheduler process is the preferred sender (`start_sender`).
 """
 from __future__ import annotations
 
@@ -55,15 +59,17 @@ from typing import Any
 from flask import Flask, current_app, has_app_context
 
 from launch.extensions import socketio
+from launch.realtime.emitter import emit as _emit
 from launch.realtime.relay import LEASE_SECONDS, WallRelay
 
 log = logging.getLogger(__name__)
 
 #: How long the first change after a quiet spell waits for companions before it is sent.
 LEADING_DELAY_SECONDS = 0.02
+#: The flusher's and the sender's clock and sleep (tests drive their cadence with fake ones).
+_clock = time.monotonic
+_sleep = time.sleep
 
-_external: dict[str, Any] = {}
-_external_lock = threading.Lock()
 
 
 class _Buffer:
@@ -71,8 +77,11 @@ class _Buffer:
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
+        #: Held while a flush builds and sends, so two threads never interleave deltas or the model.
+        self.send_lock = threading.Lock()
         self.pending: dict[int, set[int | None]] = {}
         self.flusher_alive = False
+        self.wake = threading.Event()
 
 
 def _buffer(app: Flask) -> _Buffer:
@@ -107,6 +116,7 @@ def announce(event_id: int, kind: str, event_point_id: int | None = None, data: 
     state = _buffer(app)
     with state.lock:
         state.pending.setdefault(int(event_id), set()).add(event_point_id)
+    state.wake.set()
     if interval <= 0:
         flush(app)
     elif app.config.get("WALL_AUTOFLUSH", True):
@@ -142,9 +152,10 @@ def flush(app: Flask | None = None) -> int:
             if acquired and not relay.candidate_alive:
                 relay.release_lease()
     state = _buffer(app)
-    with state.lock:
-        work, state.pending = state.pending, {}
-    return _send(app, work)
+    with state.send_lock:
+        with state.lock:
+            work, state.pending = state.pending, {}
+        return _send(app, work)
 
 
 def _send(app: Flask, work: dict[int, set[int | None]]) -> int:
@@ -158,14 +169,26 @@ def _send(app: Flask, work: dict[int, set[int | None]]) -> int:
 
 
 def _flush_event(app: Flask, event_id: int, point_ids: set[int | None]) -> int:
+    """Build the event's deltas from the sender's model, number and send them (caller holds the send lock).
+
+    A delta that could not be sent leaves its viewers behind the model: the model is dropped, so
+    the next flush starts from a fresh read and sends whole tiles and full counters.
+    """
+    from launch.extensions import db
+    from launch.realtime import deltas as wall_deltas
     from launch.realtime import sequence
-    from launch.services.wall import build_deltas
 
     with app.app_context():
-        deltas = build_deltas(event_id, point_ids)
-        for delta in deltas:
-            delta["seq"] = sequence.next_seq(delta["room"])
-            _emit("wall_delta", delta, delta["room"])
+        try:
+            deltas = wall_deltas.build(app, event_id, point_ids)
+            for delta in deltas:
+                delta["seq"] = sequence.next_seq(delta["room"])
+                _emit("wall_delta", delta, delta["room"])
+        except Exception:
+            wall_deltas.models(app).reset(event_id)
+            raise
+        finally:
+            db.session.remove()
     return len(deltas)
 
 
@@ -178,7 +201,8 @@ def _ensure_flusher(app: Flask, state: _Buffer, interval: float) -> None:
         if socketio.server is not None:
             socketio.start_background_task(_flusher_loop, app, state, interval)
         else:
-            threading.Thread(target=_flusher_loop, args=(app, state, interval), daemon=True).start()
+            threading.Thread(target=_flusher_loop, args=(app, state, interval), daemon=True,
+                             name="wall-flusher").start()
     except Exception:
         with state.lock:
             state.flusher_alive = False
@@ -186,26 +210,28 @@ def _ensure_flusher(app: Flask, state: _Buffer, interval: float) -> None:
 
 
 def _flusher_loop(app: Flask, state: _Buffer, interval: float) -> None:
-    """Flush at most once per `interval` while there is something to send, then stop.
+    """For the app's life: wait for a change, flush, and never flush twice within `interval`.
 
-    Leading edge: the first change after a quiet spell goes out almost at once (after a few
-    milliseconds that gather simultaneous arrivals); under a burst the flushes follow a fixed
-    cadence measured from each flush's start, so a change waits at most one interval.
+    Leading edge: the first change after a quiet spell goes out after a few milliseconds (which
+    gather simultaneous arrivals); the changes that follow within the interval wait for its end
+    and go out together, so a busy wall gets one delta per room per interval, not one per change.
+    It never exits when idle: a loop that stopped and restarted on the next change made every
+    change of a slow trickle its own delta.
     """
-    try:
-        time.sleep(min(interval, LEADING_DELAY_SECONDS))
-        while True:
-            started = time.monotonic()
+    last = -interval
+    while True:
+        try:
+            state.wake.wait()
+            state.wake.clear()
+            _sleep(max(min(interval, LEADING_DELAY_SECONDS), last + interval - _clock()))
+            last = _clock()
             flush(app)
-            with state.lock:
-                if not state.pending:
+        except BaseException as exc:  # an error is logged and the loop goes on; only an exit ends it
+            if not isinstance(exc, Exception):
+                with state.lock:
                     state.flusher_alive = False
-                    return
-            time.sleep(max(0.0, interval - (time.monotonic() - started)))
-    except BaseException:
-        log.exception("wall flusher stopped")
-        with state.lock:
-            state.flusher_alive = False
+                raise
+            log.exception("wall flush failed; the next change retries")
 
 
 def _relay(app: Flask) -> WallRelay | None:
@@ -226,6 +252,9 @@ def _take_over(app: Flask, relay: WallRelay) -> int:
     """A new lease holder's first act: if the previous one died between draining changes and
     sending them, send every tile of every event under way (deltas carry full tile state, not
     increments, so this repairs every wall without a resync)."""
+    from launch.realtime import deltas as wall_deltas
+
+    wall_deltas.models(app).reset()  # another sender may have sent since this process last did
     if not relay.predecessor_died_sending():
         return 0
     log.warning("wall sender: the previous sender died mid-send; resending every live wall")
@@ -235,7 +264,7 @@ def _take_over(app: Flask, relay: WallRelay) -> int:
 
 
 def _send_full_state(app: Flask) -> int:
-    """Every tile of every event under way, as deltas."""
+    """Every tile of every event under way, as deltas (fresh models: whole tiles, full counters)."""
     from sqlalchemy import select
 
     from launch.extensions import db
@@ -252,6 +281,22 @@ def _send_full_state(app: Flask) -> int:
     for event_id, point_id in rows:
         work.setdefault(event_id, {None}).add(point_id)
     return _send(app, work)
+
+
+def start_sender(app: Flask) -> bool:
+    """Make this process the preferred wall sender, from now on (the scheduler process, at its start).
+
+    Why: the sender builds every delta; in a gevent web process that work runs between the
+    requests and sockets it serves. A web process that holds the lease gives it up (after a
+    complete send) while a preferred candidate is alive, and takes it only when nobody holds it,
+    so no change ever waits for the scheduler. False without REDIS_URL (one process sends anyway).
+    """
+    relay = _relay(app)
+    if relay is None:
+        return False
+    relay.preferred = True
+    _ensure_sender(app, relay, float(app.config.get("WALL_COALESCE_SECONDS", 0.2) or 0) or 0.2)
+    return True
 
 
 def _ensure_sender(app: Flask, relay: WallRelay, interval: float) -> None:
@@ -285,9 +330,17 @@ def _sender_loop(app: Flask, relay: WallRelay, interval: float) -> None:
     last_tick = 0.0
     while True:
         try:
+            if relay.preferred:
+                relay.prefer()
             holding, acquired = relay.hold_lease()
             if not holding:
-                time.sleep(LEASE_SECONDS / 4)
+                _sleep(LEASE_SECONDS / 4)
+                continue
+            if not relay.preferred and relay.preferred_elsewhere():
+                with relay.send_lock:  # hand over between two complete sends: nothing is in flight
+                    relay.release_lease()
+                log.info("wall sender: handing the lease to the preferred sender")
+                _sleep(LEASE_SECONDS / 4)
                 continue
             if acquired:
                 log.info("wall sender: this process holds the lease")
@@ -298,15 +351,15 @@ def _sender_loop(app: Flask, relay: WallRelay, interval: float) -> None:
                 tick(app)
             if not relay.wait(1.0):
                 continue
-            time.sleep(min(interval, LEADING_DELAY_SECONDS))
+            _sleep(min(interval, LEADING_DELAY_SECONDS))
             started = time.monotonic()
             with relay.send_lock:
                 _send(app, relay.drain())
                 relay.sent()
-            time.sleep(max(0.0, interval - (time.monotonic() - started)))
+            _sleep(max(0.0, interval - (time.monotonic() - started)))
         except Exception:
             log.warning("wall sender: Redis or database unavailable, retrying", exc_info=True)
-            time.sleep(1.0)
+            _sleep(1.0)
 
 
 def tick(app: Flask | None = None) -> int:
@@ -327,24 +380,6 @@ def tick(app: Flask | None = None) -> int:
             _emit("wall_tick", {"room": room, "seq": sequence.current(room)}, room)
         db.session.remove()
     return len(rooms)
-
-
-def _emit(event: str, payload: dict[str, Any], room: str) -> None:
-    """Emit to a room through the bound server (and its queue), or a write-only queue client."""
-    if socketio.server is not None:
-        socketio.emit(event, payload, to=room)
-        return
-    url = current_app.config.get("REDIS_URL") if has_app_context() else None
-    if not url:
-        log.debug("no Socket.IO server and no REDIS_URL: %s to %s dropped", event, room)
-        return
-    with _external_lock:
-        emitter = _external.get(url)
-        if emitter is None:
-            from flask_socketio import SocketIO
-
-            emitter = _external[url] = SocketIO(message_queue=url)
-    emitter.emit(event, payload, to=room)
 
 
 def campaign_updated(campaign_id: int) -> None:

@@ -13,7 +13,9 @@ Keys (prefix = WALL_SEQ_PREFIX):
 * ``<prefix>:wall:wake``: a list the sender blocks on (one item at most);
 * ``<prefix>:wall:leader``: the lease, holding the sending process's token ("<pid>-<random>");
 * ``<prefix>:wall:inflight``: set while drained changes are being sent; a new holder that finds
-  it knows its predecessor may have died between the two and resends the whole state.
+  it knows its predecessor may have died between the two and resends the whole state;
+* ``<prefix>:wall:preferred``: the token of the preferred sender (the scheduler process) while it
+  is alive; a web process holding the lease hands it over.
 """
 from __future__ import annotations
 
@@ -80,6 +82,8 @@ class WallRelay:
         #: Held while drained changes are sent, so two threads of one process never interleave deltas.
         self.send_lock = threading.Lock()
         self.candidate_alive = False
+        #: This process is the preferred sender (see `prefer`).
+        self.preferred = False
         self._add = client.register_script(_ADD_LUA)
         self._drain = client.register_script(_DRAIN_LUA)
         self._renew = client.register_script(_RENEW_LUA)
@@ -131,6 +135,15 @@ class WallRelay:
         if self.client.set(self._k("leader"), self.token, nx=True, px=ms):
             return True, True
         return False, False
+
+    def prefer(self) -> None:
+        """Say this process is the preferred sender, for the next few lease periods."""
+        self.client.set(self._k("preferred"), self.token, px=int(LEASE_SECONDS * 3000))
+
+    def preferred_elsewhere(self) -> bool:
+        """True while another process is the preferred sender (alive)."""
+        value = self.client.get(self._k("preferred"))
+        return value is not None and (value.decode() if isinstance(value, bytes) else str(value)) != self.token
 
     def release_lease(self) -> None:
         """Give the lease up (shutdown), so another process takes over at once."""

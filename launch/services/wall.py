@@ -325,50 +325,21 @@ def slim_tile(tile: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in tile.items() if k not in STATIC_TILE_KEYS}
 
 
-def build_deltas(event_id: int, point_ids: set[int | None], now: datetime | None = None) -> list[dict[str, Any]]:
-    """One delta per wall room touched by a change of `point_ids` (None in the set: the event itself).
-
-    Reads every tile once (counters need them) and lists only the changed ones, slimmed to their
-    changing fields; returned without `seq`, which the publisher stamps just before sending.
-    """
-    now = now or utcnow()
-    event = db.session.get(Event, event_id)
-    if event is None:
-        return []
-    if wall_groups.is_national(event.id):
-        return _national_deltas(event, point_ids, now)
-    tiles = load_tiles(event, now=now)
-    event_level = None in point_ids
-    changed = {t["id"] for t in tiles if t["id"] in point_ids}
-    touched_districts = {t["district_id"] for t in tiles if t["district_id"] != HOST_GROUP
-                         and (event_level or t["id"] in changed)}
-    deltas = []
-    for district_id in [None, *sorted(touched_districts)]:
-        view = build_view(event, tiles, district_id, now)
-        view["type"] = "delta"
-        view["tiles"] = [slim_tile(t) for t in view["tiles"] if t["id"] in changed]
-        view["event_level"] = event_level
-        deltas.append(view)
-    return deltas
+def activity_since(event_id: int, after_id: int) -> list[tuple[int, str, datetime, int | None]]:
+    """The event's activity rows numbered above `after_id`, oldest first: (id, kind, created_dt, point id);
+    the wall sender's incremental feed read (a key range, no join: it knows the points' names and groups)."""
+    return [tuple(row) for row in db.session.execute(
+        select(Activity.id, Activity.kind, Activity.created_dt, Activity.event_point_id)
+        .where(Activity.event_id == event_id, Activity.id > after_id).order_by(Activity.id)
+    )]
 
 
-def _national_deltas(event: Event, point_ids: set[int | None], now: datetime) -> list[dict[str, Any]]:
-    """A national launch's deltas: the whole wall's (the changed groups' tiles, the IOC's tile if it
-    changed, counters, attention), then each touched province's (its changed point tiles); only
-    the touched provinces' points are read."""
-    event_level = None in point_ids
-    changed = {p for p in point_ids if p is not None}
-    root = group_view(event, now)
-    touched = {g["id"] for g in root["groups"]} if event_level else wall_groups.groups_of_points(event.id, changed)
-    root.update(type="delta", event_level=event_level,
-                groups=[g for g in root["groups"] if g["id"] in touched],
-                tiles=[slim_tile(t) for t in root["tiles"] if event_level or t["id"] in changed])
-    deltas = [root]
-    tiles = load_tiles(event, now=now, group_ids=touched) if touched else []
-    for group_id in sorted(touched):
-        view = build_view(event, tiles, group_id, now)
-        view["type"] = "delta"
-        view["tiles"] = [slim_tile(t) for t in view["tiles"] if event_level or t["id"] in changed]
-        view["event_level"] = event_level
-        deltas.append(view)
-    return deltas
+def activity_newest(event_id: int, limit: int = FEED_LENGTH) -> list[tuple[int, str, datetime, int | None]]:
+    """The event's newest activity rows, newest first, shaped as `activity_since`'s (where a new
+    sender's feed starts: the viewers drop the ones they already show)."""
+    return [tuple(row) for row in db.session.execute(
+        select(Activity.id, Activity.kind, Activity.created_dt, Activity.event_point_id)
+        .where(Activity.event_id == event_id)
+        .order_by(Activity.created_dt.desc(), Activity.id.desc()).limit(limit)
+    )]
+

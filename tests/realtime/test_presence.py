@@ -124,12 +124,13 @@ def test_silence_shows_signal_lost_then_the_point_comes_back(app, event, clients
         assert presence.check_presence() == 1
         [delta] = received(wall, "wall_delta")
         t = tile(delta, point.id)
-        assert t["status"] == "signal_lost" and t["page_live"] is False
-        assert t["last_seen_at"] == iso(start)
+        assert t["status"] == "signal_lost" and t["page_live"] is False and t["signal_lost"] is True
+        assert "last_seen_at" not in t  # unchanged since the page connected: a delta carries what changed
         assert delta["feed"][0]["kind"] == "presence_lost"
         wall.emit("resync", {"event": event.id})
         snap = received(wall, "wall_snapshot")[0]
         assert next(a for a in snap["attention"] if a["id"] == point.id)["reason"] == "signal_lost"
+        assert next(t for t in snap["tiles"] if t["id"] == point.id)["last_seen_at"] == iso(start)
         assert presence.check_presence() == 0  # recorded once
 
         traveller.shift(timedelta(seconds=30))

@@ -194,3 +194,27 @@ def test_tick_tells_live_rooms_their_number_so_a_viewer_behind_can_tell(scaled_a
     [tick] = [m["args"][0] for m in viewer.get_received() if m["name"] == "wall_tick"]
     assert tick == {"room": f"wall:{live.id}", "seq": snap["seq"] + 1}
     viewer.disconnect()
+
+
+def test_a_web_process_hands_the_lease_to_the_preferred_sender(scaled_app, redis_client, prefix, monkeypatch):
+    """Scaled out the scheduler process is the preferred sender: a web process that took the lease
+    (nobody held it) gives it up, between two complete sends, once the preferred one is alive."""
+    web = publisher._relay(scaled_app)
+    scheduler = other_process(redis_client, prefix)
+    assert web.hold_lease() == (True, True)
+    assert not web.preferred_elsewhere()  # no preferred sender yet: the web process keeps it
+    scheduler.prefer()
+    assert web.preferred_elsewhere() and not scheduler.preferred_elsewhere()
+
+    class Stop(BaseException):
+        pass
+
+    def stop(_seconds):
+        raise Stop
+
+    monkeypatch.setattr(publisher, "_sleep", stop)  # one turn of the loop
+    with pytest.raises(Stop):
+        publisher._sender_loop(scaled_app, web, 0.2)
+    assert redis_client.get(f"{prefix}:wall:leader") is None  # released ...
+    assert scheduler.hold_lease() == (True, True)  # ... and the preferred sender takes it
+    assert web.hold_lease() == (False, False)

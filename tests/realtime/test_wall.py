@@ -166,11 +166,18 @@ def test_event_level_change_reaches_every_district_wall(event, sock):
     host = sock("district_host")
     host.emit("join", {"event": event.id, "district": district})
     host.get_received()
+    event.state = "testing"
+    db.session.commit()
+    publisher.announce(event.id, "state")
+    [first] = received(host, "wall_delta")
+    # the sender's first delta of an event sends its tiles whole (it cannot know what viewers hold)
+    assert first["event"]["state"] == "testing" and len(first["tiles"]) == 23 and first["full"] is True
     event.state = "live"
     db.session.commit()
     publisher.announce(event.id, "state")
     [delta] = received(host, "wall_delta")
-    assert delta["event"]["state"] == "live" and delta["tiles"] == []
+    assert delta["event"]["state"] == "live" and delta["tiles"] == []  # no tile changed
+    assert delta["counters"] == {} and "full" not in delta
 
 
 def test_gap_then_resync_gives_the_database_truth(event, sock):

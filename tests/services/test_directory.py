@@ -187,6 +187,9 @@ def test_small_int_refuses_what_int_would_crash_on(text, expected):
 def test_directory_edits_reach_events_not_yet_over_and_their_open_walls(users, monkeypatch):
     """A host's new phone during the event shows on the open walls; a new expected attendance reaches
     the events not yet over, unless the event set its own number for that point."""
+    from flask import current_app
+
+    from launch.realtime import deltas as wall_deltas
     from launch.realtime import snapshots
     from launch.services import wall
     from tests.support.checkin import capture_announcements
@@ -198,6 +201,7 @@ def test_directory_edits_reach_events_not_yet_over_and_their_open_walls(users, m
     point_of(adjusted, "21046").expected_attendance = 75  # the event's own number
     db.session.commit()
     before = {t["code"]: t for t in snapshots.snapshot(live.id)["tiles"]}["21046"]
+    wall_deltas.build(current_app._get_current_object(), live.id, {None})  # the sender's model, as the wall has it
     calls = capture_announcements(monkeypatch)
     unit = db.session.scalar(select(Unit).where(Unit.code == "21046"))
     unit.expected_attendance = 40
@@ -212,9 +216,10 @@ def test_directory_edits_reach_events_not_yet_over_and_their_open_walls(users, m
     assert point_of(adjusted, "21046").expected_attendance == 75  # kept: set for this event
     assert point_of(over, "21046").expected_attendance == 40  # an ended event keeps what it had
     # The delta the open wall gets carries the tile's new fingerprint: wall.js takes a snapshot.
-    [delta] = [d for d in wall.build_deltas(live.id, {point_of(live, "21046").id}) if d["district_id"] is None]
+    built = wall_deltas.build(current_app._get_current_object(), live.id, {point_of(live, "21046").id})
+    [delta] = [d for d in built if d["room"] == wall.wall_room(live.id)]
     [tile] = delta["tiles"]
-    assert "host_phone" not in tile and tile["facts"] != before["facts"]
+    assert tile["facts"] != before["facts"] and tile["host_phone"] == "0905 777 888"
     after = {t["code"]: t for t in snapshots.snapshot(live.id)["tiles"]}["21046"]
     assert after["host_phone"] == "0905 777 888" and after["facts"] == tile["facts"]
 

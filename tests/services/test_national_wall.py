@@ -12,6 +12,7 @@ from sqlalchemy import select
 from launch.clock import utcnow
 from launch.extensions import db
 from launch.models import EventPoint, PointProblem, Unit
+from launch.realtime import deltas as wall_deltas
 from launch.services import directory, events, wall
 
 NOW = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
@@ -45,13 +46,13 @@ def test_the_national_snapshot_is_35_tiles_and_small(national):
     assert "view" not in province and len(province["tiles"]) == 97
 
 
-def test_a_check_in_sends_one_group_tile_nationally_and_the_point_to_its_province(national):
+def test_a_check_in_sends_one_group_tile_nationally_and_the_point_to_its_province(app, national):
     event, qn = national
     commune = point(event, "21211")  # Xã Tịnh Khê
     commune.checked_in_dt, commune.checkin_method = utcnow(), "qr"
     db.session.add(PointProblem(event_point_id=point(event, "23293").id, kind="no_audio", reported_dt=utcnow()))
     db.session.commit()
-    root, province = wall.build_deltas(event.id, {commune.id})
+    root, province = wall_deltas.build(app, event.id, {commune.id})
     assert root["room"] == wall.wall_room(event.id) and root["view"] == "groups" and root["tiles"] == []
     changed = [(g["id"], g["checked_in"], g["problems"], g["status"]) for g in root["groups"]]
     assert changed == [(qn.id, 1, 1, "problem")]
@@ -61,6 +62,13 @@ def test_a_check_in_sends_one_group_tile_nationally_and_the_point_to_its_provinc
     assert province["room"] == wall.wall_room(event.id, qn.id) and [t["id"] for t in province["tiles"]] == [commune.id]
     assert province["counters"]["checked_in"] == 1 and province["counters"]["invited"] == 97
     # A change of the event itself refreshes every province tile, and no point reaches the national room.
-    deltas = wall.build_deltas(event.id, {None})
+    deltas = wall_deltas.build(app, event.id, {None})
     assert len(deltas) == 35 and len(deltas[0]["groups"]) == 34 and len(deltas[0]["tiles"]) == 1
     assert len(json.dumps(deltas[0]).encode()) < 30_000
+    # The province's viewers get perf's compact deltas: the changed fields and counters only.
+    commune.headcount = 40
+    db.session.commit()
+    root, province = wall_deltas.build(app, event.id, {commune.id})
+    assert province["tiles"] == [{"id": commune.id, "headcount": 40}] and "full" not in province
+    assert province["counters"] == {"attendees_present": 40}
+    assert root["view"] == "groups" and [(g["id"], g["present"]) for g in root["groups"]] == [(qn.id, 40)]

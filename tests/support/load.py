@@ -3,6 +3,7 @@ the JSON API with a Bearer token, and a wall client that follows the protocol.""
 from __future__ import annotations
 
 import contextlib
+import copy
 import re
 import threading
 import uuid
@@ -159,9 +160,15 @@ class WallClient:
             delta = self.pending.pop(self.seq + 1)
             self.seq = delta["seq"]
             self.deltas += 1
-            for tile in delta["tiles"]:  # deltas carry the changing fields: merge them into the tile
+            for tile in delta["tiles"]:  # deltas carry the changed fields: merge them into the tile
                 self.tiles[tile["id"]] = {**self.tiles.get(tile["id"], {}), **tile}
-            self.event, self.counters = delta["event"], delta["counters"]
+            self.event = delta.get("event") or self.event
+            if delta.get("full") or self.counters is None:
+                self.counters = delta["counters"]
+            else:  # the changed counters, as values
+                from launch.realtime.deltas import merge_values
+
+                self.counters = merge_values(copy.deepcopy(self.counters), delta["counters"])
         if not self.pending and self.gap_timer is not None:
             self.gap_timer.cancel()
             self.gap_timer = None

@@ -11,6 +11,10 @@
   var timeFmt = new Intl.DateTimeFormat(lang, { timeZone: "Asia/Ho_Chi_Minh", hour: "2-digit", minute: "2-digit", hour12: false });
   var GAP_GRACE_MS = 1500;
   var ATTENTION_MAX = 60;
+  // Many viewers that must resync at once (a restart, a lost message) spread their requests over this.
+  var RESYNC_JITTER_MS = 3000;
+  var FEED_LENGTH = 30;
+  function resyncDelay() { return GAP_GRACE_MS + Math.floor(Math.random() * RESYNC_JITTER_MS); }
 
   var state = { seq: null, room: null, tiles: {}, order: [], event: null, counters: null, feed: [], clockOffset: 0 };
   var pending = {};
@@ -361,7 +365,9 @@
     state.feed.forEach(function (a) {
       var li = el("li", "feed-" + a.kind);
       li.appendChild(el("time", null, hhmm(a.at)));
-      li.appendChild(el("strong", null, " " + (a.point_name || "") + " "));
+      // Deltas' feed rows carry the point's id only: its name is on its tile.
+      var name = a.point_name || (a.point_id && state.tiles[a.point_id] ? state.tiles[a.point_id].name : "");
+      li.appendChild(el("strong", null, " " + (name || "") + " "));
       li.appendChild(el("span", null, L.feed[a.kind] || a.kind));
       ol.appendChild(li);
     });
@@ -452,10 +458,37 @@
     drain();
   }
 
+  // Counters in a delta are the changed values only: nested objects merge by key, lists of objects
+  // by their id; `full` replaces them all.
+  function mergeValues(into, diff) {
+    Object.keys(diff).forEach(function (k) {
+      var v = diff[k], cur = into[k];
+      if (Array.isArray(v) && Array.isArray(cur)) {
+        v.forEach(function (item) {
+          var found = null;
+          for (var i = 0; i < cur.length; i++) { if (cur[i] && cur[i].id === item.id) { found = cur[i]; break; } }
+          if (found) { mergeValues(found, item); } else { cur.push(item); }
+        });
+      } else if (v && typeof v === "object" && !Array.isArray(v) && cur && typeof cur === "object" && !Array.isArray(cur)) {
+        mergeValues(cur, v);
+      } else {
+        into[k] = v;
+      }
+    });
+  }
+
+  // New feed rows first, each row once, newest first, at most FEED_LENGTH.
+  function mergeFeed(fresh, old) {
+    var seen = {}, out = [];
+    fresh.concat(old).forEach(function (a) { if (!seen[a.id]) { seen[a.id] = true; out.push(a); } });
+    out.sort(function (a, b) { return (Date.parse(b.at) - Date.parse(a.at)) || (b.id - a.id); });
+    return out.slice(0, FEED_LENGTH);
+  }
+
   function applyDelta(d) {
     var unknown = false;
-    d.tiles.forEach(function (t) {
-      // Deltas carry a tile's changing fields only; its name and place came with the snapshot.
+    (d.tiles || []).forEach(function (t) {
+      // Deltas carry a tile's changed fields only; its name and place came with the snapshot.
       if (!state.tiles[t.id]) { unknown = true; return; }
       // Its static facts changed (the directory edited a name, host or phone): a snapshot brings them.
       if (t.facts && state.tiles[t.id].facts && t.facts !== state.tiles[t.id].facts) { unknown = true; }
@@ -463,19 +496,20 @@
       state.tiles[t.id] = merged;
       replaceTile(merged);
     });
-    if (unknown) { unknownTile = true; scheduleResync(); }
-    state.event = d.event;
-    state.counters = d.counters;
-    state.feed = d.feed;
+    if (unknown || (d.removed && d.removed.length)) { unknownTile = true; scheduleResync(); }
+    if (d.event) { state.event = d.event; }
+    if (d.full || !state.counters) { state.counters = d.counters; }
+    else if (d.counters) { mergeValues(state.counters, d.counters); }
+    if (d.feed && d.feed.length) { state.feed = mergeFeed(d.feed, state.feed); }
     state.seq = d.seq;
     root.dataset.seq = state.seq;
     renderEvent(); renderCounters(); applyFilters(); refitIfChanged(); renderAttention(); renderFeed();
-    if (!agreesWithCounters(d.counters)) { scheduleResync(); }
+    if (!agreesWithCounters(state.counters)) { scheduleResync(); }
   }
 
-  // A delta carries the room's counters read from the database. If our tiles add up to something
+  // The counters are the sum of the tiles the server sent this room. If our tiles add up to something
   // else, an update was lost without a gap (a web process died with updates still buffered, Redis
-  // restarted): take a fresh snapshot.
+  // restarted, a new sender found the database ahead of us): take a fresh snapshot.
   function agreesWithCounters(c) {
     if (!c) { return true; }
     var checked = 0, attendees = 0;
@@ -489,12 +523,12 @@
   }
   var mismatchTimer = null, unknownTile = false;
   function scheduleResync() {
-    // Deltas from two processes may cross; give the next one a moment before resyncing.
+    // A snapshot may be a moment ahead of the deltas; give the next one a moment before resyncing.
     if (mismatchTimer) { return; }
     mismatchTimer = setTimeout(function () {
       mismatchTimer = null;
       if (unknownTile || !agreesWithCounters(state.counters)) { unknownTile = false; resync(); }
-    }, GAP_GRACE_MS);
+    }, resyncDelay());
   }
 
   function drain() {
@@ -537,13 +571,13 @@
     if (d.room !== state.room || state.seq === null || d.seq <= state.seq) { return; }
     pending[d.seq] = d;
     drain();
-    if (Object.keys(pending).length && !gapTimer) { gapTimer = setTimeout(resync, GAP_GRACE_MS); }
+    if (Object.keys(pending).length && !gapTimer) { gapTimer = setTimeout(resync, resyncDelay()); }
   });
   // Scaled out, the server tells each room its number every few seconds: a number above ours means
   // the last delta(s) never came (nothing after them showed a gap); give them a moment, then resync.
   socket.on("wall_tick", function (t) {
     if (t.room !== state.room || state.seq === null || t.seq <= state.seq || gapTimer) { return; }
-    gapTimer = setTimeout(resync, GAP_GRACE_MS);
+    gapTimer = setTimeout(resync, resyncDelay());
   });
   // Back from a sleeping laptop or a hidden tab: take a fresh snapshot rather than trust what we missed.
   document.addEventListener("visibilitychange", function () { if (!document.hidden) { resync(); } });

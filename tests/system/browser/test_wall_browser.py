@@ -87,6 +87,8 @@ def test_wall_shows_a_check_in_live(page, live_server, live_app, wall_setup, art
     expect(target.locator(".tile-status strong")).to_have_text("Checked in")
     expect(page.locator("#c-checked")).to_have_text("1")
     expect(page.locator("#feed li").first).to_contain_text("checked in")
+    # a delta's feed row names its point by id only: the page shows the name from the tile
+    expect(page.locator("#feed li").first).to_contain_text("Xã Bình Thạnh")
 
     # A lost delta: its number is used up and another point changed without any message.
     seq_before = int(page.locator("#wall").get_attribute("data-seq"))
