@@ -243,7 +243,9 @@ def qr_sheet(event_id: int):  # noqa: ANN201
     if group_id is not None and group_id not in {g["id"] for g in groups}:
         abort(404)
     points = checkin.sheet_points(event, group_id)
-    items = [{"point": p, "label": checkin.point_label(p), "url": (url := tokens.site_url(p)),
+    # Everything the cards show is read before marking them issued (the commit expires the points).
+    items = [{"id": p.id, "name": p.unit_name or p.unit.name, "url": (url := tokens.site_url(p)),
+              "area": p.group_name if not p.is_host and p.group_id not in (p.unit_id, event.host_unit_id) else "",
               "svg": qr.svg_inline(url)} for p in points]
     checkin.mark_qr_issued(points)
     return render_template("checkin/qr_sheet.html", event=event, items=items, groups=groups,
