@@ -10,11 +10,12 @@ check-in page is connected: its last heartbeat is younger than PRESENCE_TIMEOUT_
 """
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import aliased
 
 from launch.clock import iso, utcnow
@@ -79,8 +80,10 @@ def district_group(is_host: bool, unit_id: int, level: str, parent_id: int | Non
     return unit_id if level == "district" or parent_id is None else parent_id
 
 
-def _tiles_query(event: Event) -> Select:
-    """Every point of the event with its unit, district, attendee count and newest open problem."""
+@functools.cache
+def _tiles_query(some_points: bool) -> Select:
+    """Every point of an event (bind ``event_id``; ``point_ids`` too if `some_points`) with its unit,
+    district, attendee count and newest open problem. Built once: the wall sender runs it every flush."""
     parent = aliased(Unit)
     attendees = (
         select(func.count(AttendeeCheckin.id))
@@ -96,13 +99,14 @@ def _tiles_query(event: Event) -> Select:
         .correlate(EventPoint)
         .scalar_subquery()
     )
-    return (
+    stmt = (
         select(EventPoint, Unit, parent.id, parent.name, parent.code, attendees, PointProblem)
         .join(Unit, EventPoint.unit_id == Unit.id)
         .outerjoin(parent, Unit.parent_id == parent.id)
         .outerjoin(PointProblem, PointProblem.id == open_problem)
-        .where(EventPoint.event_id == event.id)
+        .where(EventPoint.event_id == bindparam("event_id"))
     )
+    return stmt.where(EventPoint.id.in_(bindparam("point_ids", expanding=True))) if some_points else stmt
 
 
 def _tile(point: EventPoint, unit: Unit, parent: tuple[int | None, str | None, str | None], n_attendees: int | None,
@@ -154,15 +158,16 @@ def _tile(point: EventPoint, unit: Unit, parent: tuple[int | None, str | None, s
 def load_tiles(event: Event, point_ids: set[int] | None = None, now: datetime | None = None) -> list[dict[str, Any]]:
     """Tiles of the event's points (all, or `point_ids`) in wall order, read in one query."""
     now = now or utcnow()
-    stmt = _tiles_query(event)
+    params: dict[str, Any] = {"event_id": event.id}
     if point_ids is not None:
         if not point_ids:
             return []
-        stmt = stmt.where(EventPoint.id.in_(point_ids))
+        params["point_ids"] = sorted(point_ids)
+    rows = db.session.execute(_tiles_query(point_ids is not None), params)
     presence_applies, timeout = event.state in PRESENCE_STATES, presence_timeout()
     tiles = [_tile(point, unit, (parent_id, parent_name, parent_code), n_attendees, problem, now=now,
                    timeout=timeout, presence_applies=presence_applies)
-             for point, unit, parent_id, parent_name, parent_code, n_attendees, problem in db.session.execute(stmt)]
+             for point, unit, parent_id, parent_name, parent_code, n_attendees, problem in rows]
     tiles.sort(key=lambda t: t["order"])
     return tiles
 
@@ -312,16 +317,19 @@ def slim_tile(tile: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in tile.items() if k not in STATIC_TILE_KEYS}
 
 
+_ACTIVITY_SINCE = (select(Activity.id, Activity.kind, Activity.created_dt, Activity.event_point_id)
+                   .where(Activity.event_id == bindparam("event_id"), Activity.id > bindparam("after_id"))
+                   .order_by(Activity.id))
+
+
 def activity_since(event_id: int, after_id: int) -> list[tuple[int, str, datetime, int | None]]:
     """The event's activity rows numbered above `after_id`, oldest first: (id, kind, created_dt, point id).
 
     The wall sender's incremental feed read (a range of the primary key, no join: the sender knows
-    every point's name and group).
+    every point's name and group; the statement is built once).
     """
-    return [tuple(row) for row in db.session.execute(
-        select(Activity.id, Activity.kind, Activity.created_dt, Activity.event_point_id)
-        .where(Activity.event_id == event_id, Activity.id > after_id).order_by(Activity.id)
-    )]
+    return [tuple(row) for row in db.session.connection().execute(
+        _ACTIVITY_SINCE, {"event_id": event_id, "after_id": after_id})]
 
 
 def activity_newest(event_id: int, limit: int = FEED_LENGTH) -> list[tuple[int, str, datetime, int | None]]:
