@@ -143,7 +143,7 @@ class Config:
     LANGUAGES = ("vi", "en")
 
     # Rate limits (Flask-Limiter); storage switches to Redis when REDIS_URL is set.
-    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_STORAGE_URI = "launch-memory://"  # launch.extensions.SweptMemoryStorage
     RATELIMIT_HEADERS_ENABLED = True
     # Redis down must not stop check-ins: count in this process's memory until it answers again.
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True

@@ -1,6 +1,8 @@
 """Flask extensions, created unbound and bound to the app in `create_app`."""
 from __future__ import annotations
 
+import time
+
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -9,6 +11,7 @@ from flask_migrate import Migrate
 from flask_socketio import SocketIO
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
+from limits.storage import MemoryStorage
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
@@ -33,5 +36,31 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
+
+
+class SweptMemoryStorage(MemoryStorage):
+    """The one-process rate-limit store (``launch-memory://``): `limits`' memory store without its
+    expiry thread.
+
+    Why: `limits` starts a timer thread to expire counters whenever the last one has run out, which on
+    a wall of scans is a thread started per check-in. Counters expire when read anyway; what is
+    never read again is swept inline, at most every SWEEP_SECONDS.
+    """
+
+    STORAGE_SCHEME = ["launch-memory"]
+    SWEEP_SECONDS = 30.0
+
+    def __init__(self, uri: str | None = None, wrap_exceptions: bool = False, **options: str) -> None:
+        super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
+        self.timer.cancel()
+        self._swept = time.monotonic()
+
+    def _MemoryStorage__schedule_expiry(self) -> None:  # noqa: N802 - replaces the parent's private method
+        now = time.monotonic()
+        if now - self._swept >= self.SWEEP_SECONDS:
+            self._swept = now
+            self._MemoryStorage__expire_events()
+
+
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 socketio = SocketIO()

@@ -39,6 +39,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import Flask
+from sqlalchemy import bindparam, select
 
 from launch.clock import iso, utcnow
 from launch.extensions import db
@@ -51,6 +52,7 @@ FEED_SLACK_SECONDS = 1.0
 #: Models kept per process (events under way at once); the least recently flushed goes first.
 MAX_EVENTS = 32
 _MISSING = object()
+_EVENT = select(Event).where(Event.id == bindparam("event_id"))  # built once: read every flush
 
 
 class EventModel:
@@ -198,7 +200,7 @@ def build(app: Flask, event_id: int, point_ids: set[int | None], now: datetime |
     """
     now = now or utcnow()
     store = models(app)
-    event = db.session.get(Event, event_id)
+    event = db.session.execute(_EVENT, {"event_id": event_id}).scalar_one_or_none()
     if event is None:
         store.reset(event_id)
         return []

@@ -12,6 +12,22 @@ from launch.extensions import db
 from launch.models import Unit, User
 from launch.services.hierarchy import MAX_DEPTH
 
+#: Where `preload_unit_ids` keeps a user's own unit ids on the loaded object (not a mapped attribute:
+#: it lives as long as the object, one request, and a commit does not expire it).
+_PRELOADED = "_launch_own_unit_ids"
+
+
+def preload_unit_ids(user: User, unit_ids: set[int] | frozenset[int]) -> None:
+    """Give `user` its own unit ids, read without building the `units` collection (the API token
+    check does it on every scan: loading that collection cost more than the rest of the check-in)."""
+    user.__dict__[_PRELOADED] = frozenset(unit_ids)
+
+
+def own_unit_ids(user: User) -> set[int]:
+    """The units the user was given (not those below them)."""
+    preloaded = user.__dict__.get(_PRELOADED)
+    return set(preloaded) if preloaded is not None else {u.id for u in user.units}
+
 
 def scoped_unit_ids(user: User) -> set[int] | None:
     """Units a user may act for: None means all (operators); hosts get their units and those below."""
@@ -20,7 +36,7 @@ def scoped_unit_ids(user: User) -> set[int] | None:
     if not user.is_host:
         return set()
     ids: set[int] = set()
-    frontier = [u.id for u in user.units]
+    frontier = list(own_unit_ids(user))
     while frontier:
         ids.update(frontier)
         frontier = list(
@@ -36,7 +52,7 @@ def can_act_for(user: User, unit_id: int) -> bool:
         return True
     if not user.is_host:
         return False
-    mine = {u.id for u in user.units}
+    mine = own_unit_ids(user)
     current: int | None = unit_id
     for _depth in range(MAX_DEPTH):  # walk up: commune -> (district) -> province -> country
         if current is None:

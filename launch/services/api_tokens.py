@@ -12,13 +12,14 @@ import secrets
 from datetime import timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import bindparam, select, update
 
 from launch.clock import utcnow
 from launch.extensions import db
 from launch.models import ApiToken, User
+from launch.models.users import user_units
 from launch.services import audit
+from launch.services.access import preload_unit_ids
 from launch.services.errors import DomainError, NotFound
 
 TOKEN_PREFIX = "qnl_"
@@ -47,24 +48,35 @@ def create_api_token(user: User, name: str) -> tuple[ApiToken, str]:
     return token, secret
 
 
+#: The token's owner, the token's facts and the owner's own unit ids (a row per unit), by digest, in
+#: one read built once (see launch/services/checkin/statements.py for why).
+_OWNER_BY_DIGEST = (select(User, ApiToken.id, ApiToken.token_hash, ApiToken.revoked_dt, ApiToken.last_used_dt,
+                           user_units.c.unit_id)
+                    .join(ApiToken, ApiToken.user_id == User.id)
+                    .outerjoin(user_units, user_units.c.user_id == User.id)
+                    .where(ApiToken.token_hash == bindparam("digest")))
+_TOUCH = update(ApiToken.__table__).where(ApiToken.__table__.c.id == bindparam("token_id")).values(
+    last_used_dt=bindparam("now"))
+
+
 def authenticate_api_token(secret: str | None) -> User | None:
-    """The enabled owner of an active token, or None."""
+    """The enabled owner of an active token, or None (every API check-in asks: kept to two small reads)."""
     if not secret or not secret.startswith(TOKEN_PREFIX) or len(secret) > 100:
         return None
     digest = _hash(secret)
-    # The owner and the units they act for come in the same query: every check-in asks for both.
-    token = db.session.scalar(select(ApiToken).options(joinedload(ApiToken.user).joinedload(User.units))
-                              .where(ApiToken.token_hash == digest))
-    if token is None or not hmac.compare_digest(token.token_hash, digest) or token.revoked_dt is not None:
+    rows = db.session.execute(_OWNER_BY_DIGEST, {"digest": digest}).all()
+    if not rows:
         return None
-    user = token.user
-    if user is None or not user.is_enabled:
+    user, token_id, token_hash, revoked_dt, last_used_dt, _unit = rows[0]
+    if not hmac.compare_digest(token_hash, digest) or revoked_dt is not None or not user.is_enabled:
         return None
+    # The units they act for, as ids: what the scope checks need, without building the collection.
+    preload_unit_ids(user, {row[5] for row in rows if row[5] is not None})
     now = utcnow()
-    if token.last_used_dt is None or now - token.last_used_dt > TOUCH_EVERY:
+    if last_used_dt is None or now - last_used_dt > TOUCH_EVERY:
         # In the request's own session (a second connection per request could exhaust the pool:
         # every request holding one and waiting for another). Rare: once per TOUCH_EVERY per token.
-        token.last_used_dt = now
+        db.session.connection().execute(_TOUCH, {"token_id": token_id, "now": now})
         db.session.commit()
     return user
 

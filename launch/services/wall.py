@@ -10,12 +10,13 @@ check-in page is connected: its last heartbeat is younger than PRESENCE_TIMEOUT_
 """
 from __future__ import annotations
 
+import functools
 import zlib
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, bindparam, func, select
 
 from launch.clock import iso, utcnow
 from launch.extensions import db
@@ -83,8 +84,11 @@ def tile_status(tile: dict[str, Any]) -> str:
     return "invited"
 
 
-def _tiles_query(event: Event) -> Select:
-    """Every point of the event with its unit, attendee count and newest open problem."""
+@functools.cache
+def _tiles_query(some_points: bool, some_groups: bool) -> Select:
+    """Every point of an event (bind ``event_id``; ``point_ids`` if `some_points`, ``group_ids`` if
+    `some_groups`) with its unit, attendee count and newest open problem. Built once per shape: the
+    wall sender runs it every flush."""
     attendees = (
         select(func.count(AttendeeCheckin.id))
         .where(AttendeeCheckin.event_point_id == EventPoint.id)
@@ -99,12 +103,17 @@ def _tiles_query(event: Event) -> Select:
         .correlate(EventPoint)
         .scalar_subquery()
     )
-    return (
+    stmt = (
         select(EventPoint, Unit, attendees, PointProblem)
         .join(Unit, EventPoint.unit_id == Unit.id)
         .outerjoin(PointProblem, PointProblem.id == open_problem)
-        .where(EventPoint.event_id == event.id)
+        .where(EventPoint.event_id == bindparam("event_id"))
     )
+    if some_points:
+        stmt = stmt.where(EventPoint.id.in_(bindparam("point_ids", expanding=True)))
+    if some_groups:
+        stmt = stmt.where(EventPoint.group_id.in_(bindparam("group_ids", expanding=True)))
+    return stmt
 
 
 def _frozen_group(point: EventPoint) -> Node | None:
@@ -191,15 +200,15 @@ def load_tiles(event: Event, point_ids: set[int] | None = None, now: datetime | 
     an ended event's wall and report never change with the directory.
     """
     now = now or utcnow()
-    stmt = _tiles_query(event)
+    params: dict[str, Any] = {"event_id": event.id}
     if point_ids is not None:
         if not point_ids:
             return []
-        stmt = stmt.where(EventPoint.id.in_(point_ids))
+        params["point_ids"] = sorted(point_ids)
     if group_ids is not None:
-        stmt = stmt.where(EventPoint.group_id.in_(group_ids or {-1}))
+        params["group_ids"] = sorted(group_ids) or [-1]
     presence_applies, timeout = event.state in PRESENCE_STATES, presence_timeout()
-    rows = db.session.execute(stmt).all()
+    rows = db.session.execute(_tiles_query(point_ids is not None, group_ids is not None), params).all()
     units = {row[0].unit_id: row[0].id for row in rows} if point_ids is None else None
     on_roster = roster.expected_by_point(event.id, units or point_units(event.id))
     tiles = []
@@ -325,13 +334,19 @@ def slim_tile(tile: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in tile.items() if k not in STATIC_TILE_KEYS}
 
 
+_ACTIVITY_SINCE = (select(Activity.id, Activity.kind, Activity.created_dt, Activity.event_point_id)
+                   .where(Activity.event_id == bindparam("event_id"), Activity.id > bindparam("after_id"))
+                   .order_by(Activity.id))
+
+
 def activity_since(event_id: int, after_id: int) -> list[tuple[int, str, datetime, int | None]]:
-    """The event's activity rows numbered above `after_id`, oldest first: (id, kind, created_dt, point id);
-    the wall sender's incremental feed read (a key range, no join: it knows the points' names and groups)."""
-    return [tuple(row) for row in db.session.execute(
-        select(Activity.id, Activity.kind, Activity.created_dt, Activity.event_point_id)
-        .where(Activity.event_id == event_id, Activity.id > after_id).order_by(Activity.id)
-    )]
+    """The event's activity rows numbered above `after_id`, oldest first: (id, kind, created_dt, point id).
+
+    The wall sender's incremental feed read (a range of the primary key, no join: the sender knows
+    every point's name and group; the statement is built once).
+    """
+    return [tuple(row) for row in db.session.connection().execute(
+        _ACTIVITY_SINCE, {"event_id": event_id, "after_id": after_id})]
 
 
 def activity_newest(event_id: int, limit: int = FEED_LENGTH) -> list[tuple[int, str, datetime, int | None]]:

@@ -250,12 +250,40 @@ def test_redis_url_shares_rate_limits_and_socketio_when_scaled_out(monkeypatch):
     monkeypatch.delenv("REDIS_URL", raising=False)
     for cls in (DevelopmentConfig, ProductionConfig):
         assert "RATELIMIT_STORAGE_URI" not in cls.from_env()
-        assert cls.RATELIMIT_STORAGE_URI == "memory://"
+        assert cls.RATELIMIT_STORAGE_URI == "launch-memory://"
     monkeypatch.setenv("REDIS_URL", "redis://10.0.0.5:6379/2")
     for cls in (DevelopmentConfig, ProductionConfig):
         values = cls.from_env()
         assert values["RATELIMIT_STORAGE_URI"] == "redis://10.0.0.5:6379/2"
         assert values["REDIS_URL"] == "redis://10.0.0.5:6379/2"  # the Socket.IO message queue
+
+
+def test_the_one_process_rate_limit_store_counts_and_expires_without_a_thread_per_hit(monkeypatch):
+    """`limits`' memory store started a timer thread per hit once the last one had run out: one per scan."""
+    import threading
+
+    from limits import parse
+    from limits.storage import storage_from_string
+    from limits.strategies import FixedWindowRateLimiter
+
+    from launch.extensions import SweptMemoryStorage
+
+    store = storage_from_string("launch-memory://")
+    assert isinstance(store, SweptMemoryStorage)
+    started = []
+    monkeypatch.setattr(threading.Thread, "start", lambda self: started.append(self))
+    limit = FixedWindowRateLimiter(store)
+    two = parse("2 per minute")
+    assert limit.hit(two, "k") and limit.hit(two, "k") and not limit.hit(two, "k")
+    assert started == []
+    for key in store.expirations:  # the window is over
+        store.expirations[key] = 0
+    assert limit.hit(two, "k")  # a counter expires when read
+    store.incr("old", 60)
+    store.expirations["old"] = 0
+    store._swept -= store.SWEEP_SECONDS  # the next hit sweeps what is never read again
+    limit.hit(two, "k")
+    assert "old" not in store.storage and started == []
 
 
 def test_site_checkin_page_is_rate_limited_per_account(request, clock):

@@ -3,20 +3,25 @@
 A scan carries a client id, unique in the database: a retry (an offline phone syncing, a lost
 answer) gets the first answer and records nothing. A person's check-in relies on the unique
 (event, attendee) key, so two points scanning one person at once record them once.
+
+The accepted path (every scan of a launch) reads and writes with SQLAlchemy Core, not the ORM:
+three small reads (earlier scans, the person, nothing else) and two INSERTs in one commit, with no
+objects to build, track, flush and expire. Retries and refusals, rare, still load ORM rows.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
 
 from launch.clock import as_utc, iso, utcnow
 from launch.extensions import db
-from launch.models import Activity, Attendee, AttendeeCheckin, EventPoint, User
+from launch.models import Attendee, AttendeeCheckin, EventPoint, User
+from launch.services.checkin import statements as sql
 from launch.services.checkin.corrections import refuse_undone_scan
 from launch.services.checkin.rules import (
     CLIENT_ID_RE,
@@ -55,20 +60,37 @@ def parse_scanned_dt(value: Any, *, now: datetime | None = None) -> datetime:
     return now if scanned > now + CLOCK_SKEW else min(scanned, now)
 
 
-def _attendee_dict(attendee: Attendee) -> dict[str, Any]:
-    return {"id": attendee.id, "name": attendee.full_name, "position": attendee.position,
-            "unit": attendee.unit.name if attendee.unit else None}
+@dataclass(frozen=True)
+class Person:
+    """What a check-in needs of an attendee (read with Core on the accepted path)."""
+
+    id: int
+    event_id: int
+    full_name: str
+    position: str | None
+    unit_name: str | None
+    unit_id: int | None
+
+
+def _attendee_dict(attendee: Attendee | Person) -> dict[str, Any]:
+    unit = attendee.unit_name if isinstance(attendee, Person) else (attendee.unit.name if attendee.unit else None)
+    return {"id": attendee.id, "name": attendee.full_name, "position": attendee.position, "unit": unit}
+
+
+def _accepted_answer(person: Attendee | Person, *, client_id: str, checkin_id: int, point_id: int,
+                     scanned: datetime, recorded: datetime, method: str, replay: bool) -> CheckinResult:
+    return CheckinResult(
+        "checked_in",
+        _("%(name)s is checked in.", name=person.full_name),
+        {"attendee": _attendee_dict(person), "client_id": client_id, "checkin_id": checkin_id,
+         "point_id": point_id, "scanned_dt": iso(scanned), "recorded_dt": iso(recorded),
+         "method": method, "replay": replay, "walk_in": False},
+    )
 
 
 def _accepted(row: AttendeeCheckin, *, replay: bool) -> CheckinResult:
-    attendee = row.attendee
-    return CheckinResult(
-        "checked_in",
-        _("%(name)s is checked in.", name=attendee.full_name),
-        {"attendee": _attendee_dict(attendee), "client_id": row.client_id, "checkin_id": row.id,
-         "point_id": row.event_point_id, "scanned_dt": iso(row.scanned_dt), "recorded_dt": iso(row.recorded_dt),
-         "method": row.method, "replay": replay, "walk_in": False},
-    )
+    return _accepted_answer(row.attendee, client_id=row.client_id, checkin_id=row.id, point_id=row.event_point_id,
+                            scanned=row.scanned_dt, recorded=row.recorded_dt, method=row.method, replay=replay)
 
 
 def _already_attendee(row: AttendeeCheckin, point_id: int) -> CheckinRefused:
@@ -87,14 +109,13 @@ def _already_attendee(row: AttendeeCheckin, point_id: int) -> CheckinRefused:
           name=attendee.full_name, point=point_label(row.event_point), time=local_time(row.scanned_dt)), **details)
 
 
-def _resolve_attendee(point: EventPoint, badge: str | None, attendee_id: Any) -> Attendee:
+def _resolve_attendee(point: EventPoint, badge: str | None, attendee_id: Any) -> Person:
     if badge:
         claim = read_badge_token(badge)
         if claim.event_id != point.event_id:
             raise CheckinRefused("wrong_event", _("This badge belongs to another event."), event_id=claim.event_id)
-        attendee = db.session.scalar(
-            select(Attendee).where(Attendee.badge_code == claim.badge_code, Attendee.event_id == claim.event_id)
-        )
+        row = sql.run(sql.PERSON_BY_BADGE, {"badge_code": claim.badge_code, "event_id": claim.event_id}).first()
+        attendee = Person(*row) if row is not None else None
         if attendee is None:
             gone = revoked_badge(claim.event_id, claim.badge_code)
             if gone is not None:
@@ -109,7 +130,8 @@ def _resolve_attendee(point: EventPoint, badge: str | None, attendee_id: Any) ->
                 raise ValueError(number)
         except (TypeError, ValueError, OverflowError):
             raise CheckinRefused("invalid_input", _("Scan a badge or choose a person.")) from None
-        attendee = db.session.get(Attendee, number, options=[joinedload(Attendee.unit)])
+        row = sql.run(sql.PERSON_BY_ID, {"attendee_id": number}).first()
+        attendee = Person(*row) if row is not None else None
         if attendee is not None and attendee.event_id != point.event_id:
             raise CheckinRefused("wrong_event", _("This person is on the roster of another event."),
                                  event_id=attendee.event_id)
@@ -147,38 +169,34 @@ def check_in_attendee(point: EventPoint, user: User, *, client_id: str, badge: s
         audit_refusal(exc, user, point_id=point_id, client_id=(client_id or "")[:64],
                        badge=(badge or "")[:120] or None)
         raise
-    if known_for == attendee.id:  # looked up with the replay check: the row, or None when there is none
-        existing = known
-    else:
-        existing = db.session.scalar(select(AttendeeCheckin).where(AttendeeCheckin.event_id == event_id,
-                                                                   AttendeeCheckin.attendee_id == attendee.id))
+    # looked up with the replay check when the scan named the person: the row, or None when there is none
+    existing = known if known_for == attendee.id else _checkin_of(event_id, attendee.id)
     if existing is not None:
         if existing.client_id == client_id:  # the same scan, retried while the first was being recorded
             return _replay(existing, point_id, badge, attendee_id)
         raise _already_attendee(existing, point_id)
-    row = AttendeeCheckin(event_id=event_id, attendee_id=attendee.id, event_point_id=point_id, client_id=client_id,
-                          scanned_dt=scanned, recorded_dt=now, by_user_id=user.id, method=method)
-    db.session.add(row)
+    fields = {"event_id": event_id, "attendee_id": attendee.id, "event_point_id": point_id, "client_id": client_id,
+              "scanned_dt": scanned, "recorded_dt": now, "by_user_id": user.id, "method": method}
     try:
-        db.session.flush()
+        checkin_id = sql.run(sql.INSERT_CHECKIN, fields).scalar_one()
     except IntegrityError as exc:
-        return _lost_race(exc, row, badge)
-    data = {"attendee_id": attendee.id, "name": attendee.full_name, "method": method, "checkin_id": row.id,
+        return _lost_race(exc, fields, badge)
+    data = {"attendee_id": attendee.id, "name": attendee.full_name, "method": method, "checkin_id": checkin_id,
             "walk_in": walk_in}
-    db.session.add(Activity(event_id=event_id, event_point_id=point_id, kind="attendee_checkin", created_dt=now,
-                            data=data))
-    result = _accepted(row, replay=False)  # built before the commit expires what it reads: no reloads
-    if walk_in:
-        walk_in_answer(result, attendee)
+    sql.run(sql.INSERT_ACTIVITY, {"event_id": event_id, "event_point_id": point_id, "kind": "attendee_checkin",
+                                  "created_dt": now, "data": data})
     db.session.commit()
     announce(event_id, "attendee_checkin", point_id, data)
-    return result
+    result = _accepted_answer(attendee, client_id=client_id, checkin_id=checkin_id, point_id=point_id,
+                              scanned=scanned, recorded=now, method=method, replay=False)
+    return walk_in_answer(result, attendee) if walk_in else result
 
 
-def _lost_race(exc: IntegrityError, row: AttendeeCheckin, badge: str | None) -> CheckinResult:
+def _lost_race(exc: IntegrityError, row: dict[str, Any], badge: str | None) -> CheckinResult:
     """The INSERT hit a unique key: the same scan retried, or the same person scanned elsewhere at the
     same moment. The retry gets the first answer; the other point is told where the person is."""
-    client_id, event_id, attendee_id, point_id = row.client_id, row.event_id, row.attendee_id, row.event_point_id
+    client_id, event_id, attendee_id, point_id = row["client_id"], row["event_id"], row["attendee_id"], \
+        row["event_point_id"]
     db.session.rollback()
     first = db.session.scalar(select(AttendeeCheckin).where(AttendeeCheckin.client_id == client_id))
     if first is not None:
@@ -200,15 +218,24 @@ def _earlier_checkins(client_id: str, event_id: int,
     later) the last two are None and the caller asks for the person's check-in once it is resolved.
     """
     number = row_id(attendee_id)
+    # Ids only (Core): a first scan, the usual case, finds nothing and builds no object.
     if number is None:
-        first = db.session.scalar(select(AttendeeCheckin).where(AttendeeCheckin.client_id == client_id))
-        return first, None, None
-    rows = db.session.scalars(select(AttendeeCheckin).where(or_(
-        AttendeeCheckin.client_id == client_id,
-        and_(AttendeeCheckin.event_id == event_id, AttendeeCheckin.attendee_id == number)))).all()
+        ids = sql.run(sql.EARLIER_BY_SCAN, {"client_id": client_id}).scalars().all()
+    else:
+        ids = sql.run(sql.EARLIER, {"client_id": client_id, "event_id": event_id,
+                                    "attendee_id": number}).scalars().all()
+    rows = [db.session.get(AttendeeCheckin, i) for i in ids]
     first = next((r for r in rows if r.client_id == client_id), None)
+    if number is None:
+        return first, None, None
     existing = next((r for r in rows if r.event_id == event_id and r.attendee_id == number), None)
     return first, existing, number
+
+
+def _checkin_of(event_id: int, attendee_id: int) -> AttendeeCheckin | None:
+    """The person's check-in at the event, if any (loaded as an object only when there is one)."""
+    found = sql.run(sql.CHECKIN_OF, {"event_id": event_id, "attendee_id": attendee_id}).scalar()
+    return db.session.get(AttendeeCheckin, found) if found is not None else None
 
 
 def _replay(first: AttendeeCheckin, point_id: int, badge: str | None, attendee_id: Any) -> CheckinResult:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from launch.clock import utcnow
@@ -13,11 +13,14 @@ from launch.models import Event, EventPoint, Unit, User
 from launch.services.access import scoped_unit_ids
 from launch.services.checkin.rules import CheckinRefused
 
+#: A point with its event and unit, in one read (every check-in starts with it; built once).
+_POINT = (select(EventPoint).options(joinedload(EventPoint.event), joinedload(EventPoint.unit))
+          .where(EventPoint.id == bindparam("point_id")))
+
 
 def get_point(point_id: int, *, event_id: int | None = None) -> EventPoint:
     """The event point (of `event_id` if given) or `unknown_point`."""
-    point = db.session.get(EventPoint, point_id,
-                           options=[joinedload(EventPoint.event), joinedload(EventPoint.unit)])
+    point = db.session.execute(_POINT, {"point_id": point_id}).scalar_one_or_none()
     if point is None or (event_id is not None and point.event_id != event_id):
         raise CheckinRefused("unknown_point", _("This connection point is not invited to the event."))
     return point

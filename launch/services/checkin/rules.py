@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from launch.clock import iso
 from launch.extensions import db
-from launch.models import Attendee, AttendeeCheckin, Event, EventPoint, User
+from launch.models import AttendeeCheckin, Event, EventPoint, User
 from launch.services import audit
 from launch.services.access import can_act_for
 from launch.services.errors import DomainError
@@ -134,7 +134,14 @@ def require_open(event: Event) -> None:
         raise CheckinRefused("closed", _("This event has ended: it takes no more reports."))
 
 
-def attendee_walk_in(point: EventPoint, user: User, attendee: Attendee) -> bool:
+def _unit_name(attendee: Any) -> str:
+    """The name of the person's unit: an ORM attendee or the check-in's Core-read `Person`."""
+    name = attendee.unit_name if hasattr(attendee, "unit_name") else (
+        attendee.unit.name if attendee.unit is not None else None)
+    return name or _("another unit")
+
+
+def attendee_walk_in(point: EventPoint, user: User, attendee: Any) -> bool:
     """False for a person of the user's own units; True for a walk-in from another unit, when the
     operator allowed walk-ins at this event; otherwise refused (`not_your_attendee`).
 
@@ -145,7 +152,7 @@ def attendee_walk_in(point: EventPoint, user: User, attendee: Attendee) -> bool:
         return False
     if point.event.allow_walk_ins:
         return True
-    unit = attendee.unit.name if attendee.unit is not None else _("another unit")
+    unit = _unit_name(attendee)
     raise CheckinRefused("not_your_attendee",
                          _("%(name)s is on the roster of %(unit)s, not of your units: they check in at their own "
                            "point. (The IOC can allow walk-ins from other units.)", name=attendee.full_name,
@@ -159,9 +166,9 @@ def was_walk_in(row: AttendeeCheckin) -> bool:
     return row.by_user is not None and not (attendee.unit_id is not None and can_act_for(row.by_user, attendee.unit_id))
 
 
-def walk_in_answer(result: CheckinResult, attendee: Attendee) -> CheckinResult:
+def walk_in_answer(result: CheckinResult, attendee: Any) -> CheckinResult:
     """The answer to a walk-in's check-in says so, for the scanner and the phone."""
-    unit = attendee.unit.name if attendee.unit is not None else _("another unit")
+    unit = _unit_name(attendee)
     result.data["walk_in"] = True
     result.message = _("%(name)s is checked in as a walk-in from %(unit)s.", name=attendee.full_name, unit=unit)
     return result
