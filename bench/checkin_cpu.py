@@ -66,6 +66,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--warmup", type=int, default=100)
     parser.add_argument("--profile", action="store_true", help="py-spy the server while measuring")
+    parser.add_argument("--server", choices=("embedded", "gevent"), default="embedded",
+                        help="embedded: `python app.py` (Werkzeug, threads); gevent: the Procfile's gunicorn "
+                             "gevent worker, one process, on the same SQLite file")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="launch-checkin-cpu-"))
     import os
@@ -76,7 +79,10 @@ def main() -> None:
                    workdir=workdir)
     servers = Servers(workdir)
     port = free_port()
-    servers.start("app", [PY, "app.py"], {"SECRET_KEY": os.environ["SECRET_KEY"], "DATABASE_URL": db_url,
+    command = [PY, "app.py"] if args.server == "embedded" else [
+        str(Path(PY).parent / "gunicorn"), "--worker-class", "gevent", "--workers", "1",
+        "--bind", f"127.0.0.1:{port}", "app:app"]
+    servers.start("app", command, {"SECRET_KEY": os.environ["SECRET_KEY"], "DATABASE_URL": db_url,
                                           "LAUNCH_CONFIG": "development", "PORT": str(port),
                                           "SCHEDULER_ENABLED": "0", "PYTHONUNBUFFERED": "1"}, port)
     try:

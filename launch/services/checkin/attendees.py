@@ -18,10 +18,10 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+import launch.services.checkin.statements as sql
 from launch.clock import as_utc, iso, utcnow
 from launch.extensions import db
 from launch.models import Attendee, AttendeeCheckin, EventPoint, User
-from launch.services.checkin import statements as sql
 from launch.services.checkin.corrections import refuse_undone_scan
 from launch.services.checkin.rules import (
     CLIENT_ID_RE,

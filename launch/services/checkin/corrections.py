@@ -22,6 +22,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import delete, select, update
 
+import launch.services.checkin.statements as sql
 from launch.clock import iso, utcnow
 from launch.extensions import db
 from launch.models import Activity, AttendeeCheckin, EventPoint, PointProblem, UndoneCheckin, User
@@ -120,8 +121,9 @@ def undo_attendee_checkin(checkin_id: Any, user: User, *, now: datetime | None =
 
 def refuse_undone_scan(client_id: str) -> None:
     """A scan that was recorded, then undone, and is now sent again (a late retry): refused, not recorded."""
-    undone = db.session.scalar(select(UndoneCheckin).where(UndoneCheckin.client_id == client_id))
-    if undone is not None:
+    found = sql.run(sql.UNDONE_BY_SCAN, {"client_id": client_id}).scalar()  # every scan asks: Core, no object
+    if found is not None:
+        undone = db.session.get(UndoneCheckin, found)
         raise _refused("undone", _("This scan of %(name)s was undone at %(time)s. Scan the badge again to check "
                                    "them in.", name=undone.attendee.full_name, time=local_time(undone.undone_dt)),
                        409, attendee={"id": undone.attendee_id, "name": undone.attendee.full_name})

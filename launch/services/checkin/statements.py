@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, insert, or_, select
 
 from launch.extensions import db
-from launch.models import Activity, Attendee, AttendeeCheckin, Unit
+from launch.models import Activity, Attendee, AttendeeCheckin, UndoneCheckin, Unit
 
 #: The check-ins under a scan id (a retry) or of the named person at the event: ids only.
 EARLIER = select(AttendeeCheckin.id).where(or_(
@@ -27,6 +27,8 @@ _PERSON = (select(Attendee.id, Attendee.event_id, Attendee.full_name, Attendee.p
 PERSON_BY_ID = _PERSON.where(Attendee.id == bindparam("attendee_id"))
 PERSON_BY_BADGE = _PERSON.where(Attendee.badge_code == bindparam("badge_code"),
                                 Attendee.event_id == bindparam("event_id"))
+#: A scan id that was recorded, then undone (a late retry of it is refused): its id, if any.
+UNDONE_BY_SCAN = select(UndoneCheckin.id).where(UndoneCheckin.client_id == bindparam("client_id"))
 INSERT_CHECKIN = insert(AttendeeCheckin.__table__).returning(AttendeeCheckin.__table__.c.id)
 INSERT_ACTIVITY = insert(Activity.__table__)
 
