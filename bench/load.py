@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import random
 import sys
 import threading
 import time
@@ -101,7 +100,6 @@ async def run_sockets(cfg: dict[str, Any]) -> None:
     stats = new_stats()
     index_of = {pid: i for i, pid in enumerate(cfg["point_ids"])}
     urls = cfg["urls"]
-    rng = random.Random(cfg.get("seed", 0))
     consts = wall_js_constants() if cfg["kind"] == "wall" else {"reconnect_max": 10.0}
     connector = aiohttp.TCPConnector(limit=0)
     http = aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=None, sock_connect=30))
@@ -113,8 +111,7 @@ async def run_sockets(cfg: dict[str, Any]) -> None:
     def make_viewer(number: int) -> Any:
         if cfg["kind"] == "wall":
             viewer = WallViewer(cfg["event_id"], index_of, stats, gap_grace=consts["gap_grace"],
-                                resync_every=consts["resync_every"], resync_jitter=consts["resync_jitter"],
-                                phase=rng.random() * consts["resync_every"])
+                                resync_every=consts["resync_every"], resync_jitter=consts["resync_jitter"])
         else:
             viewer = BareViewer(index_of, stats)
         viewer.conn = SioConnection(http, urls[number % len(urls)], viewer, stats, headers=headers,

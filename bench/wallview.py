@@ -40,17 +40,17 @@ RECONNECT_RANDOMIZATION = 0.5
 
 
 def wall_js_constants(path: Path = WALL_JS) -> dict[str, float]:
-    """GAP_GRACE_MS, RESYNC_JITTER_MS, the periodic resync and the reconnection cap, read from wall.js (seconds).
+    """GAP_GRACE_MS, RESYNC_JITTER_MS, the safety resync and the reconnection cap, read from wall.js (seconds).
 
     Raises if wall.js no longer has them: the benchmark must then be taught the new behaviour.
     """
     text = path.read_text(encoding="utf-8")
     grace = re.search(r"GAP_GRACE_MS\s*=\s*(\d+)", text)
-    every = re.search(r"setInterval\(\s*resync\s*,\s*([\d\s*]+)\)", text)
+    every = re.search(r"SAFETY_RESYNC_MS\s*=\s*([\d\s*]+);", text)
     cap = re.search(r"reconnectionDelayMax\s*:\s*(\d+)", text)
     jitter = re.search(r"RESYNC_JITTER_MS\s*=\s*(\d+)", text)
     if not grace or not every or not jitter:
-        raise RuntimeError(f"{path}: GAP_GRACE_MS, RESYNC_JITTER_MS or the periodic resync not found; "
+        raise RuntimeError(f"{path}: GAP_GRACE_MS, RESYNC_JITTER_MS or SAFETY_RESYNC_MS not found; "
                            "update bench/wallview.py")
     every_ms = math.prod(int(x) for x in every.group(1).replace(" ", "").split("*"))
     return {"gap_grace": int(grace.group(1)) / 1000, "resync_every": every_ms / 1000,
@@ -162,12 +162,12 @@ class WallViewer:
     """One wall page (wall.js) watching the whole wall of one event.
 
     Only what the counter check needs is kept per tile (attendees, checked in, is host); rendering
-    is not simulated. Timers run on the event loop like the page's setTimeout/setInterval; the
-    periodic resync starts `phase` seconds in, as pages opened at different moments would.
+    is not simulated. Timers run on the event loop like the page's setTimeout; the safety resync
+    is armed by every snapshot, `resync_every` plus a random half of it later (wall.js armSafetyResync).
     """
 
     def __init__(self, event_id: int, index_of: dict[int, int], stats: dict[str, int], *,
-                 gap_grace: float, resync_every: float, phase: float = 0.0, resync_jitter: float = 0.0) -> None:
+                 gap_grace: float, resync_every: float, resync_jitter: float = 0.0) -> None:
         n = len(index_of)
         self.event_id = event_id
         self.index_of = index_of
@@ -175,7 +175,7 @@ class WallViewer:
         self.gap_grace = gap_grace
         self.resync_jitter = resync_jitter
         self.resync_every = resync_every
-        self.phase = phase
+        self.safety_timer: asyncio.TimerHandle | None = None
         self.log = ReachLog(n)
         self.attendees = array("i", bytes(4 * n))
         self.checked = bytearray(n)
@@ -193,7 +193,6 @@ class WallViewer:
         self.snapshots = 0
         self.conn: SioConnection | None = None
         self.first_snapshot = asyncio.Event()
-        self._interval: asyncio.Task | None = None
 
     # -- what the page sends
     def request(self, kind: str) -> None:
@@ -220,27 +219,23 @@ class WallViewer:
         """socket.on("connect"): forget the number, join (the server answers with a snapshot)."""
         self.seq = None
         self.request("join")
-        if self._interval is None:
-            self._interval = asyncio.ensure_future(self._every())
 
     def on_disconnect(self) -> None:
         """socket.on("disconnect")."""
         self.seq = None
 
-    async def _every(self) -> None:
-        """setInterval(resync, 60 s), started when the page loaded (`phase` spreads the page loads)."""
-        await asyncio.sleep(self.phase)
-        while True:
-            await asyncio.sleep(self.resync_every)
-            self.resync("interval")
+    def arm_safety_resync(self) -> None:
+        """wall.js armSafetyResync(): a full re-read `resync_every` (+ a random half) after this snapshot."""
+        if self.safety_timer is not None:
+            self.safety_timer.cancel()
+        delay = self.resync_every * (1 + random.random() / 2)
+        self.safety_timer = asyncio.get_event_loop().call_later(delay, self.resync, "interval")
 
     def close(self) -> None:
         """The page is closed: stop its timers."""
-        for timer in (self.gap_timer, self.mismatch_timer):
+        for timer in (self.gap_timer, self.mismatch_timer, self.safety_timer):
             if timer is not None:
                 timer.cancel()
-        if self._interval is not None:
-            self._interval.cancel()
 
     def on_event(self, name: str, data: Any, now: float) -> None:
         """A server event, dispatched as the page's socket.on handlers."""
@@ -264,6 +259,7 @@ class WallViewer:
 
     def apply_snapshot(self, snap: dict[str, Any], now: float) -> None:
         """Replace the whole state; drop pending deltas at or below its number; drain the rest."""
+        self.arm_safety_resync()
         self.stats["snapshots"] += 1
         self.snapshots += 1
         self.room = snap.get("room")

@@ -85,7 +85,7 @@ def run(coro):
 def test_constants_are_read_from_wall_js():
     consts = wall_js_constants()
     assert consts["gap_grace"] == 1.5
-    assert consts["resync_every"] == 60
+    assert consts["resync_every"] == 600
     assert consts["reconnect_max"] == 10
     assert consts["resync_jitter"] == 3.0
 
@@ -93,7 +93,7 @@ def test_constants_are_read_from_wall_js():
 def test_wall_js_without_the_constants_is_refused(tmp_path):
     js = tmp_path / "wall.js"
     js.write_text("var x = 1;")
-    with pytest.raises(RuntimeError, match="GAP_GRACE_MS, RESYNC_JITTER_MS"):
+    with pytest.raises(RuntimeError, match="GAP_GRACE_MS, RESYNC_JITTER_MS or SAFETY_RESYNC_MS"):
         wall_js_constants(js)
 
 
@@ -115,6 +115,29 @@ def test_in_order_deltas_are_applied_and_logged_without_resync():
     assert viewer.attendees[1] == 3
     assert conn.sent == [("join", {"event": 7})]  # no resync
     assert viewer.log.reached() == {(1, 1): 100.5, (1, 2): 101.0, (1, 3): 101.0}
+
+
+def test_the_safety_resync_is_armed_by_each_snapshot_not_a_clock_shared_by_every_wall():
+    """wall.js armSafetyResync: a full re-read `resync_every` (plus a random half) after the LAST
+    snapshot; a snapshot in between (a resync, a reconnect) puts it off."""
+    async def scenario():
+        stats = new_stats()
+        viewer = WallViewer(7, {1: 0, 2: 1, 3: 2}, stats, gap_grace=GRACE, resync_every=1.0)
+        viewer.conn = conn = FakeConn()
+        viewer.on_connect()
+        viewer.apply_snapshot(snapshot(10, [tile(1, host=True), tile(2), tile(3)]), now=0)
+        await asyncio.sleep(0.5)
+        viewer.apply_snapshot(snapshot(11, [tile(1, host=True), tile(2), tile(3)]), now=0.5)  # puts it off
+        await asyncio.sleep(0.7)  # 1.2 s after the first snapshot: its timer would have fired by now
+        before = stats["resync_interval"]
+        await asyncio.sleep(1.2)  # 1.9 s after the second snapshot: past 1 s + at most 0.5 s
+        after = stats["resync_interval"]
+        viewer.close()
+        return before, after, conn
+
+    before, after, conn = run(scenario())
+    assert before == 0 and after == 1
+    assert conn.sent == [("join", {"event": 7}), ("resync", {"event": 7})]
 
 
 def test_a_gap_waits_for_the_missing_delta_then_resyncs():

@@ -15,6 +15,15 @@
   var RESYNC_JITTER_MS = 3000;
   var FEED_LENGTH = 30;
   function resyncDelay() { return GAP_GRACE_MS + Math.floor(Math.random() * RESYNC_JITTER_MS); }
+  // A full re-read is only a safety net: the deltas are self-consistent, and the counter check (and,
+  // scaled out, wall_tick) catch a real loss. SAFETY_RESYNC_MS after the last snapshot plus a random
+  // half of it again, so walls opened together (a restart, a room of projectors) never ask together.
+  var SAFETY_RESYNC_MS = 10 * 60 * 1000;
+  var safetyTimer = null;
+  function armSafetyResync() {
+    if (safetyTimer) { clearTimeout(safetyTimer); }
+    safetyTimer = setTimeout(function () { resync(); }, SAFETY_RESYNC_MS + Math.floor(Math.random() * SAFETY_RESYNC_MS / 2));
+  }
 
   var state = { seq: null, room: null, tiles: {}, order: [], event: null, counters: null, feed: [], clockOffset: 0 };
   var pending = {};
@@ -443,6 +452,7 @@
 
   // ---- protocol ----
   function applySnapshot(snap) {
+    armSafetyResync();
     state.room = snap.room;
     state.seq = snap.seq;
     state.tiles = {};
@@ -582,7 +592,6 @@
   // Back from a sleeping laptop or a hidden tab: take a fresh snapshot rather than trust what we missed.
   document.addEventListener("visibilitychange", function () { if (!document.hidden) { resync(); } });
   setInterval(tickCountdown, 1000);
-  setInterval(resync, 60 * 1000);  // a quiet wall still re-reads the truth every minute
 
   var fsButton = document.getElementById("wall-fullscreen");
   if (fsButton) {

@@ -12,6 +12,16 @@
   var lang = root.dataset.lang || "vi";
   var timeFmt = new Intl.DateTimeFormat(lang, { timeZone: "Asia/Ho_Chi_Minh", hour: "2-digit", minute: "2-digit", hour12: false });
   var GAP_GRACE_MS = 1500;
+  // As wall.js: resyncs spread over a random share of RESYNC_JITTER_MS; the full re-read is a safety
+  // net, SAFETY_RESYNC_MS after the last snapshot plus a random half of it.
+  var RESYNC_JITTER_MS = 3000;
+  var SAFETY_RESYNC_MS = 10 * 60 * 1000;
+  var safetyTimer = null;
+  function resyncDelay() { return GAP_GRACE_MS + Math.floor(Math.random() * RESYNC_JITTER_MS); }
+  function armSafetyResync() {
+    if (safetyTimer) { clearTimeout(safetyTimer); }
+    safetyTimer = setTimeout(function () { resync(); }, SAFETY_RESYNC_MS + Math.floor(Math.random() * SAFETY_RESYNC_MS / 2));
+  }
   var state = { seq: null, room: null, groups: {}, order: [], host: null, event: null, clockOffset: 0 };
   var pending = {};
   var gapTimer = null;
@@ -181,6 +191,7 @@
   }
   function applySnapshot(snap) {
     if (snap.view !== "groups") { window.location.reload(); return; }  // no longer a national wall
+    armSafetyResync();
     state.room = snap.room;
     state.groups = {};
     state.order = [];
@@ -235,15 +246,14 @@
     if (d.room !== state.room || state.seq === null || d.seq <= state.seq || d.view !== "groups") { return; }
     pending[d.seq] = d;
     drain();
-    if (Object.keys(pending).length && !gapTimer) { gapTimer = setTimeout(resync, GAP_GRACE_MS); }
+    if (Object.keys(pending).length && !gapTimer) { gapTimer = setTimeout(resync, resyncDelay()); }
   });
   socket.on("wall_tick", function (t) {
     if (t.room !== state.room || state.seq === null || t.seq <= state.seq || gapTimer) { return; }
-    gapTimer = setTimeout(resync, GAP_GRACE_MS);
+    gapTimer = setTimeout(resync, resyncDelay());
   });
   document.addEventListener("visibilitychange", function () { if (!document.hidden) { resync(); } });
   setInterval(tickCountdown, 1000);
-  setInterval(resync, 60 * 1000);
   var fsButton = document.getElementById("wall-fullscreen");
   if (fsButton) {
     fsButton.addEventListener("click", function () {
