@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 WALL_JS = Path(__file__).resolve().parent.parent / "launch" / "static" / "js" / "wall.js"
+RECENT_KEPT = 64  # wall.js RECENT_KEPT (tests/test_bench.py checks they agree)
 
 #: socket.io-client defaults (the pages set only reconnectionDelayMax).
 RECONNECT_DELAY = 1.0
@@ -187,6 +188,7 @@ class WallViewer:
         self.room: str | None = None
         self.counters: dict[str, Any] | None = None
         self.pending: dict[int, dict[str, Any]] = {}
+        self.recent: dict[int, dict[str, Any]] = {}
         self.gap_timer: asyncio.TimerHandle | None = None
         self.mismatch_timer: asyncio.TimerHandle | None = None
         self.unknown_tile = False
@@ -280,6 +282,10 @@ class WallViewer:
         self.counters = _checked_counters(snap.get("counters"))
         if self.seq is not None:
             self.pending = {k: v for k, v in self.pending.items() if k > self.seq}
+            # deltas applied before this (older) snapshot arrived: applied again on top, not lost
+            for k, d in self.recent.items():
+                if k > self.seq and k not in self.pending and d.get("room") == self.room:
+                    self.pending[k] = d
         self.drain(now)
         self.first_snapshot.set()
 
@@ -304,6 +310,10 @@ class WallViewer:
         elif counters:
             self.counters = {**self.counters, **counters}  # changed values only: merged
         self.seq = d.get("seq")
+        if self.seq is not None:  # wall.js `recent`: the last RECENT_KEPT deltas applied
+            self.recent[self.seq] = d
+            for k in [k for k in self.recent if k <= self.seq - RECENT_KEPT]:
+                del self.recent[k]
         if not self.agrees(self.counters):
             self.schedule_resync()
 

@@ -9,6 +9,7 @@ import asyncio
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +18,8 @@ import pytest
 
 from bench.run import analyse_step, national_csv, parse_args, split
 from bench.wallview import (
+    RECENT_KEPT,
+    WALL_JS,
     BareViewer,
     ReachLog,
     WallViewer,
@@ -138,6 +141,33 @@ def test_the_safety_resync_is_armed_by_each_snapshot_not_a_clock_shared_by_every
     before, after, conn = run(scenario())
     assert before == 0 and after == 1
     assert conn.sent == [("join", {"event": 7}), ("resync", {"event": 7})]
+
+
+def test_a_snapshot_overtaken_by_deltas_replays_them_instead_of_resyncing():
+    """A resync's snapshot numbered 10 arrives after deltas 11 and 12 were applied (they overtook it):
+    wall.js applies them again on top, so delta 13 follows with no gap and no resync."""
+    async def scenario():
+        stats = new_stats()
+        viewer, conn = make_viewer(stats)
+        viewer.on_connect()
+        viewer.apply_snapshot(snapshot(9, [tile(1, host=True), tile(2), tile(3)]), now=0)
+        viewer.on_delta(delta(10, [{"id": 2, "attendees": 1}], counters(0, 1)), now=1)
+        viewer.on_delta(delta(11, [{"id": 2, "attendees": 2}], counters(0, 2)), now=2)
+        viewer.on_delta(delta(12, [{"id": 3, "attendees": 1}], counters(0, 3)), now=3)
+        viewer.apply_snapshot(snapshot(10, [tile(1, host=True), tile(2, attendees=1), tile(3)]), now=4)
+        assert viewer.seq == 12 and list(viewer.attendees) == [0, 2, 1]
+        viewer.on_delta(delta(13, [{"id": 3, "attendees": 2}], counters(0, 4)), now=5)
+        await asyncio.sleep(GRACE * 3)
+        viewer.close()
+        return stats, conn, viewer
+
+    stats, conn, viewer = run(scenario())
+    assert viewer.seq == 13 and list(viewer.attendees) == [0, 2, 2]
+    assert stats["gaps"] == 0 and conn.sent == [("join", {"event": 7})]
+
+
+def test_the_recent_deltas_kept_agree_with_wall_js():
+    assert re.search(r"RECENT_KEPT\s*=\s*(\d+)", WALL_JS.read_text()).group(1) == str(RECENT_KEPT)
 
 
 def test_a_gap_waits_for_the_missing_delta_then_resyncs():

@@ -27,6 +27,8 @@
 
   var state = { seq: null, room: null, tiles: {}, order: [], event: null, counters: null, feed: [], clockOffset: 0 };
   var pending = {};
+  var recent = {};  // the last RECENT_KEPT deltas applied, by number (see applySnapshot)
+  var RECENT_KEPT = 64;
   var gapTimer = null;
   var tilesEl = document.getElementById("tiles");
   var filters = { district: "", state: "" };
@@ -463,6 +465,11 @@
     state.feed = snap.feed;
     state.clockOffset = Date.parse(snap.event.now) - Date.now();
     Object.keys(pending).forEach(function (k) { if (+k <= state.seq) { delete pending[k]; } });
+    // A snapshot numbered below deltas already applied (they overtook it on the way): apply them
+    // again on top (values, never increments), instead of taking them for lost.
+    Object.keys(recent).forEach(function (k) {
+      if (+k > state.seq && !pending[k] && recent[k].room === state.room) { pending[k] = recent[k]; }
+    });
     renderAll();
     root.dataset.seq = state.seq;
     drain();
@@ -512,6 +519,8 @@
     else if (d.counters) { mergeValues(state.counters, d.counters); }
     if (d.feed && d.feed.length) { state.feed = mergeFeed(d.feed, state.feed); }
     state.seq = d.seq;
+    recent[d.seq] = d;
+    Object.keys(recent).forEach(function (k) { if (+k <= d.seq - RECENT_KEPT) { delete recent[k]; } });
     root.dataset.seq = state.seq;
     renderEvent(); renderCounters(); applyFilters(); refitIfChanged(); renderAttention(); renderFeed();
     if (!agreesWithCounters(state.counters)) { scheduleResync(); }

@@ -24,6 +24,8 @@
   }
   var state = { seq: null, room: null, groups: {}, order: [], host: null, event: null, clockOffset: 0 };
   var pending = {};
+  var recent = {};  // the last RECENT_KEPT deltas applied (as wall.js: a snapshot they overtook replays them)
+  var RECENT_KEPT = 64;
   var gapTimer = null;
   var tilesEl = document.getElementById("tiles");
 
@@ -199,6 +201,9 @@
     state.host = snap.tiles.length ? snap.tiles[0] : null;
     state.clockOffset = Date.parse(snap.event.now) - Date.now();
     Object.keys(pending).forEach(function (k) { if (+k <= snap.seq) { delete pending[k]; } });
+    Object.keys(recent).forEach(function (k) {
+      if (+k > snap.seq && !pending[k] && recent[k].room === snap.room) { pending[k] = recent[k]; }
+    });
     renderTiles();
     applyCommon(snap);
     drain();
@@ -218,6 +223,8 @@
       if (old) { old.parentNode.replaceChild(renderHost(state.host), old); }
     });
     applyCommon(d);
+    recent[d.seq] = d;
+    Object.keys(recent).forEach(function (k) { if (+k <= d.seq - RECENT_KEPT) { delete recent[k]; } });
     if (unknown) { resync(); }
   }
   function drain() {
