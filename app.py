@@ -44,7 +44,10 @@ def main() -> None:
             print_accounts(secure_demo_accounts(), print)
     cert, key = os.environ.get("SSL_CERT"), os.environ.get("SSL_KEY")
     if socketio_async_mode() == "gevent":
+        from launch.embedded import NoDelayHandler
+
         tls = {"certfile": cert, "keyfile": key} if cert and key else {}
+        tls["handler_class"] = NoDelayHandler
     else:
         tls = {"ssl_context": (cert, key) if cert and key else None, "allow_unsafe_werkzeug": True}
     socketio.run(app, host=host, port=int(os.environ.get("PORT", "5000")), use_reloader=False, **tls)
