@@ -110,8 +110,14 @@ async def run_sockets(cfg: dict[str, Any]) -> None:
 
     def make_viewer(number: int) -> Any:
         if cfg["kind"] == "wall":
+            group = covered = None
+            if cfg.get("view_groups"):  # a national launch: this viewer watches one province's wall
+                group = cfg["view_groups"][number % len(cfg["view_groups"])]
+                covered = {index_of[pid] for pid, g in zip(cfg["point_ids"], cfg["point_groups"], strict=True)
+                           if g == group}
             viewer = WallViewer(cfg["event_id"], index_of, stats, gap_grace=consts["gap_grace"],
-                                resync_every=consts["resync_every"], resync_jitter=consts["resync_jitter"])
+                                resync_every=consts["resync_every"], resync_jitter=consts["resync_jitter"],
+                                group=group, covered=covered)
         else:
             viewer = BareViewer(index_of, stats)
         viewer.conn = SioConnection(http, urls[number % len(urls)], viewer, stats, headers=headers,
@@ -149,14 +155,14 @@ async def run_sockets(cfg: dict[str, Any]) -> None:
                 needed[index] = j
         waiting = list(viewers)
         while waiting and time.time() < deadline:
-            waiting = [v for v in waiting if any(v.log.high[i] < j for i, j in needed.items())]
+            waiting = [v for v in waiting if any(v.log.high[i] < j for i, j in needed.items() if v.log.covers(i))]
             if waiting:
                 await asyncio.sleep(0.1)
         done_at = time.time()
         hist, unseen = reach_latencies((v.log for v in viewers), [(i, j, s) for i, j, s in pairs])
         for v in viewers:
             v.log.clear()
-        return {"hist": hist, "unseen": unseen, "pairs": len(pairs) * len(viewers), "complete_at": done_at,
+        return {"hist": hist, "unseen": unseen, "pairs": sum(hist.values()) + unseen, "complete_at": done_at,
                 "viewers_behind": len(waiting), "stats": dict(stats)}
 
     async def totals(expect: int | None, deadline: float) -> dict[str, Any]:

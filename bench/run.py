@@ -208,6 +208,7 @@ def prepare(db_url: str, attendees: int, viewer_password: str, *, national: bool
         ids = list(db.session.scalars(select(Attendee.id).where(Attendee.event_id == event.id)
                                       .order_by(Attendee.id)))
         result = {"event_id": event.id, "points": out_points, "point_ids": [p.id for p in points],
+                  "point_groups": [p.group_id for p in points],
                   "attendee_ids": ids, "directory": directory}
         db.session.remove()
         db.engine.dispose()
@@ -739,12 +740,18 @@ def run_mode(mode: str, args: argparse.Namespace, workdir: Path) -> dict[str, An
                     1000 * PgBackends.delta(pg0, pg.sample()) / max(1, len(ok)), 2)
             log(f"  calibration, no viewers: {result['calibration']}")
 
-        # The viewers.
+        # The viewers. At a national launch the whole wall shows a tile per province, not points: each
+        # viewer watches one province's wall of points (spread over the provinces), and times the
+        # check-ins of that province's points only.
+        view_groups = (sorted({g for g, pid in zip(data["point_groups"], data["point_ids"], strict=True)
+                               if g and pid in {p["id"] for p in points}})
+                       if args.national and not bare else None)
         procs_n = args.socket_procs or max(2, math.ceil(sockets / 250))
         host_pages = [{"id": p["id"], "token": p["token"]} for p in points[:args.host_pages]] if not bare else []
         for i in range(procs_n):
             gens.start("sockets", {"urls": servers.urls, "kind": "bare" if bare else "wall",
                                    "event_id": data["event_id"], "point_ids": data["point_ids"],
+                                   "point_groups": data.get("point_groups"), "view_groups": view_groups,
                                    "viewer_numbers": list(range(i, sockets, procs_n)),
                                    "host_pages": host_pages[i::procs_n], "cookie": cookie, "user_agent": BENCH_UA,
                                    "seed": i}, f"{mode}-sockets{i + 1}")

@@ -74,7 +74,8 @@ def new_stats() -> dict[str, int]:
 class ReachLog:
     """When the count shown for each point first went up, and to what (since the last `clear`)."""
 
-    def __init__(self, n_points: int) -> None:
+    def __init__(self, n_points: int, covered: set[int] | None = None) -> None:
+        self.covered = covered  # the point indexes this viewer is shown (None: all)
         self.high = array("i", bytes(4 * n_points))  # highest count ever shown, per point index
         self.point = array("i")
         self.old = array("i")
@@ -89,6 +90,10 @@ class ReachLog:
             self.new.append(count)
             self.at.append(now)
             self.high[index] = count
+
+    def covers(self, index: int) -> bool:
+        """Whether this viewer is shown the point (a province's wall shows that province's points)."""
+        return self.covered is None or index in self.covered
 
     def clear(self) -> None:
         """Forget the increases so far (the high-water marks stay)."""
@@ -124,6 +129,8 @@ def reach_latencies(logs: Iterable[ReachLog], pairs: list[tuple[int, int, float]
     for log in logs:
         reached = log.reached()
         for index, j, sent in pairs:
+            if not log.covers(index):  # not on this viewer's wall: not a pair
+                continue
             at = reached.get((index, j))
             if at is None:
                 if log.high[index] >= j:  # shown before the log began: cannot be later than the send
@@ -168,7 +175,8 @@ class WallViewer:
     """
 
     def __init__(self, event_id: int, index_of: dict[int, int], stats: dict[str, int], *,
-                 gap_grace: float, resync_every: float, resync_jitter: float = 0.0) -> None:
+                 gap_grace: float, resync_every: float, resync_jitter: float = 0.0, group: int | None = None,
+                 covered: set[int] | None = None) -> None:
         n = len(index_of)
         self.event_id = event_id
         self.index_of = index_of
@@ -177,7 +185,8 @@ class WallViewer:
         self.resync_jitter = resync_jitter
         self.resync_every = resync_every
         self.safety_timer: asyncio.TimerHandle | None = None
-        self.log = ReachLog(n)
+        self.group = group  # a national launch: the province whose wall this viewer watches
+        self.log = ReachLog(n, covered)
         self.attendees = array("i", bytes(4 * n))
         self.checked = bytearray(n)
         self.host = bytearray(n)
@@ -200,7 +209,8 @@ class WallViewer:
     def request(self, kind: str) -> None:
         """socket.emit(kind, {event}, ack): a refusal shows "refused" on the page."""
         if self.conn is not None:
-            self.conn.emit(kind, {"event": self.event_id}, self._on_ack)
+            data = {"event": self.event_id} if self.group is None else {"event": self.event_id, "district": self.group}
+            self.conn.emit(kind, data, self._on_ack)
 
     def _on_ack(self, ack: Any) -> None:
         if not (isinstance(ack, dict) and ack.get("ok")):

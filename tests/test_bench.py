@@ -360,3 +360,13 @@ def test_quick_bench_of_the_bare_baselines_prints_the_table(tmp_path):
         step = mode["steps"][0]
         assert step["pairs"] == step["accepted"] * 30
         assert step["bytes_per_viewer_per_checkin"] > 0
+
+
+def test_a_province_wall_viewer_times_only_the_points_it_is_shown():
+    """At a national launch a viewer watches one province's wall: check-ins elsewhere are not its pairs
+    (neither timed nor counted as never shown)."""
+    log = ReachLog(3, covered={1, 2})
+    log.shown(1, 1, now=10.5)
+    hist, unseen = reach_latencies([log], [(0, 1, 10.0), (1, 1, 10.0), (2, 1, 10.0)])
+    assert sum(hist.values()) == 1 and unseen == 1  # point 1 shown after 500 ms, point 2 never; point 0 not its own
+    assert not log.covers(0) and log.covers(2) and ReachLog(3).covers(0)
