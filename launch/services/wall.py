@@ -187,9 +187,23 @@ def expected_at(point: EventPoint, on_roster: int | None) -> int | None:
 
 
 def point_units(event_id: int) -> dict[int, int]:
-    """{unit id: point id} of the event's points."""
-    return dict(db.session.execute(
+    """{unit id: point id} of the event's points (read-only: shared).
+
+    Kept per app while the event's points stand, checked by their number and newest id (points are
+    added and removed, never moved to another unit): every incremental wall read needs the whole
+    map to place the roster's people, and a national launch's 3,356 rows read per flush were a fifth
+    of the embedded server's CPU.
+    """
+    version = tuple(db.session.execute(
+        select(func.count(EventPoint.id), func.max(EventPoint.id)).where(EventPoint.event_id == event_id)).one())
+    cache = current_app.extensions.setdefault("wall_point_units", {})
+    kept = cache.get(event_id)
+    if kept is not None and kept[0] == version:
+        return kept[1]
+    units = dict(db.session.execute(
         select(EventPoint.unit_id, EventPoint.id).where(EventPoint.event_id == event_id)).all())
+    cache[event_id] = (version, units)
+    return units
 
 
 def load_tiles(event: Event, point_ids: set[int] | None = None, now: datetime | None = None, *,

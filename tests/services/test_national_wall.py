@@ -72,3 +72,18 @@ def test_a_check_in_sends_one_group_tile_nationally_and_the_point_to_its_provinc
     assert province["tiles"] == [{"id": commune.id, "headcount": 40}] and "full" not in province
     assert province["counters"] == {"attendees_present": 40}
     assert root["view"] == "groups" and [(g["id"], g["present"]) for g in root["groups"]] == [(qn.id, 40)]
+
+
+def test_the_point_map_kept_for_incremental_reads_follows_points_added_and_removed(national):
+    """wall.point_units is kept while the event's points stand; adding or removing one is seen at once."""
+    event, _qn = national
+    units = wall.point_units(event.id)
+    assert len(units) == 3356 and wall.point_units(event.id) is units  # kept: not read again
+    gone = point(event, "51")  # a province's own point
+    db.session.delete(gone)
+    db.session.commit()
+    assert gone.unit_id not in wall.point_units(event.id) and len(wall.point_units(event.id)) == 3355
+    again = EventPoint(event_id=event.id, unit_id=gone.unit_id, is_host=False)
+    db.session.add(again)
+    db.session.commit()
+    assert wall.point_units(event.id)[gone.unit_id] == again.id
