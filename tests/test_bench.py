@@ -76,6 +76,14 @@ def make_viewer(stats=None) -> tuple[WallViewer, FakeConn]:
     return viewer, viewer.conn
 
 
+def watching(stats, seq: int) -> tuple[WallViewer, FakeConn]:
+    """A viewer connected and showing the snapshot numbered `seq` (IOC + two points, nothing yet)."""
+    viewer, conn = make_viewer(stats)
+    viewer.on_connect()
+    viewer.apply_snapshot(snapshot(seq, [tile(1, host=True), tile(2), tile(3)]), now=0)
+    return viewer, conn
+
+
 def run(coro):
     """Run a scenario on its own loop in its own thread: Playwright's sync API (browser tests earlier in
     the same session) leaves an event loop running in the main thread, where asyncio.run refuses."""
@@ -148,9 +156,7 @@ def test_a_snapshot_overtaken_by_deltas_replays_them_instead_of_resyncing():
     wall.js applies them again on top, so delta 13 follows with no gap and no resync."""
     async def scenario():
         stats = new_stats()
-        viewer, conn = make_viewer(stats)
-        viewer.on_connect()
-        viewer.apply_snapshot(snapshot(9, [tile(1, host=True), tile(2), tile(3)]), now=0)
+        viewer, conn = watching(stats, seq=9)
         viewer.on_delta(delta(10, [{"id": 2, "attendees": 1}], counters(0, 1)), now=1)
         viewer.on_delta(delta(11, [{"id": 2, "attendees": 2}], counters(0, 2)), now=2)
         viewer.on_delta(delta(12, [{"id": 3, "attendees": 1}], counters(0, 3)), now=3)
@@ -173,9 +179,7 @@ def test_the_recent_deltas_kept_agree_with_wall_js():
 def test_a_gap_waits_for_the_missing_delta_then_resyncs():
     async def scenario():
         stats = new_stats()
-        viewer, conn = make_viewer(stats)
-        viewer.on_connect()
-        viewer.apply_snapshot(snapshot(10, [tile(1, host=True), tile(2), tile(3)]), now=0)
+        viewer, conn = watching(stats, seq=10)
         viewer.on_delta(delta(12, [{"id": 3, "attendees": 1}], counters(0, 2)), now=1)  # 11 missing
         assert viewer.seq == 10 and viewer.attendees[2] == 0
         await asyncio.sleep(GRACE * 3)
@@ -191,9 +195,7 @@ def test_a_gap_waits_for_the_missing_delta_then_resyncs():
 def test_a_late_delta_within_the_grace_fills_the_gap_without_resync():
     async def scenario():
         stats = new_stats()
-        viewer, conn = make_viewer(stats)
-        viewer.on_connect()
-        viewer.apply_snapshot(snapshot(10, [tile(1, host=True), tile(2), tile(3)]), now=0)
+        viewer, conn = watching(stats, seq=10)
         viewer.on_delta(delta(12, [{"id": 3, "attendees": 1}], counters(0, 2)), now=1)
         viewer.on_delta(delta(11, [{"id": 2, "attendees": 1}], counters(0, 1)), now=1.01)
         await asyncio.sleep(GRACE * 3)
@@ -209,9 +211,7 @@ def test_counters_that_disagree_with_the_tiles_resync_after_the_grace():
     """wall.js's counter check: a delta whose counters its tiles do not add up to (a lost update)."""
     async def scenario():
         stats = new_stats()
-        viewer, conn = make_viewer(stats)
-        viewer.on_connect()
-        viewer.apply_snapshot(snapshot(10, [tile(1, host=True), tile(2), tile(3)]), now=0)
+        viewer, conn = watching(stats, seq=10)
         viewer.on_delta(delta(11, [{"id": 2, "attendees": 1}], counters(0, 2)), now=1)  # says 2, tiles say 1
         await asyncio.sleep(GRACE * 3)
         viewer.close()
