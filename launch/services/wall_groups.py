@@ -16,7 +16,7 @@ from sqlalchemy import bindparam, case, func, select
 
 from launch.clock import iso
 from launch.extensions import db
-from launch.models import AttendeeCheckin, EventPoint, PointProblem, Unit
+from launch.models import AttendeeCheckin, Event, EventPoint, PointProblem, Unit
 from launch.services.hierarchy import HOST_GROUP
 
 #: How many points the national attention list names (the count says how many need it in all).
@@ -51,10 +51,13 @@ def event_groups(event_id: int) -> list[dict[str, Any]]:
 
 
 def is_national(event_id: int) -> bool:
-    """Whether the event's whole wall is a group view (its points are grouped by province)."""
+    """Whether the event's whole wall is a group view: its points are grouped by provinces BELOW its
+    host. A province's own launch on today's map groups its communes under the province itself
+    (the host): that is one wall of points, not a national wall with a single province tile."""
     return db.session.scalar(
-        select(EventPoint.id).where(EventPoint.event_id == event_id, EventPoint.is_host.is_(False),
-                                    EventPoint.group_level == NATIONAL_GROUP_LEVEL).limit(1)
+        select(EventPoint.id).join(Event, Event.id == EventPoint.event_id)
+        .where(EventPoint.event_id == event_id, EventPoint.is_host.is_(False),
+               EventPoint.group_level == NATIONAL_GROUP_LEVEL, EventPoint.group_id != Event.host_unit_id).limit(1)
     ) is not None
 
 

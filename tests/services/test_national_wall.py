@@ -87,3 +87,15 @@ def test_the_point_map_kept_for_incremental_reads_follows_points_added_and_remov
     db.session.add(again)
     db.session.commit()
     assert wall.point_units(event.id)[gone.unit_id] == again.id
+
+
+def test_a_provinces_own_launch_on_todays_map_is_a_wall_of_points_not_one_province_tile(app):
+    """Today's map of one province: its communes sit directly under the host, grouped under the
+    host itself; the wall shows the points (as the README says), not a national group view."""
+    directory.import_current_map("51")
+    qn = db.session.scalar(select(Unit).where(Unit.edition == "2025", Unit.level == "province", Unit.code == "51"))
+    event = events.create_event({"title": "Hội nghị triển khai", "start": "2026-03-04T08:00",
+                                 "end": "2026-03-04T09:30", "host_unit_id": qn.id}, now=NOW)
+    assert not wall.is_national(event.id)
+    snap = wall.full_view(event.id)
+    assert snap.get("view") != "groups" and len(snap["tiles"]) == 97  # the IOC + 96 communes and wards
