@@ -24,7 +24,7 @@ SALT = "launch.kept-form"
 #: A kept form is offered back for this long (enough to find the password and sign in again).
 MAX_AGE_SECONDS = 30 * 60
 #: Never kept: secrets, and the CSRF token (the refilled form has its own).
-SKIPPED = {"csrf_token", "password", "password2", "new_password", "current_password"}
+SKIPPED = {"csrf_token", "_page", "password", "password2", "new_password", "current_password"}
 MAX_FIELDS, MAX_VALUE = 30, 2000
 
 
@@ -47,12 +47,14 @@ def _same_site_path(url: str | None) -> str | None:
 
 
 def page_of_form(*, or_itself: bool = False) -> str:
-    """Where the form was: the page that sent it (Referer, same site), else (`or_itself`) the form's
-    own address when it can be opened, else the home page."""
-    referrer = _same_site_path(request.referrer)
-    if referrer and urlsplit(referrer).path != request.path:
-        return referrer
+    """Where the form was: the page that sent it (the `_page` field app.js adds, else the Referer; same
+    site only), else (`or_itself`) the form's own address when it can be opened, else the home page."""
     methods = (request.url_rule.methods or set()) if request.url_rule else set()
+    for sent in (request.form.get("_page"), request.referrer):
+        page = _same_site_path(sent)
+        # The form's own page (the sign-in page with its `next`) only where it can be opened again.
+        if page and (urlsplit(page).path != request.path or "GET" in methods):
+            return page
     return request.path if or_itself and "GET" in methods else url_for("main.home")
 
 
@@ -108,7 +110,11 @@ def unauthorized() -> Response:
         response.status_code = 401
         return response
     if request.method in ("GET", "HEAD"):
-        flash(_("Please sign in to open this page."), "info")
+        # Only a page the user opened says so: a background fetch (the service worker keeping the
+        # host page) must not write a session, whose cookie would replace the sign-in page's (and its
+        # form token) when it arrives last.
+        if request.headers.get("Sec-Fetch-Mode", "navigate") == "navigate":
+            flash(_("Please sign in to open this page."), "info")
         return redirect(login_url("auth.login", next_url=request.full_path.rstrip("?")))
     back_to = page_of_form(or_itself=True)
     flash(_("Your session had ended, so nothing was saved. Sign in again: what you typed is kept, "

@@ -92,6 +92,21 @@ def test_sign_in_returns_to_the_page_of_the_form(app, event, users):
     assert kept["fields"] == {"kind": "other", "text": "Mất tiếng"}  # never a password
 
 
+def test_the_page_of_the_form_is_found_without_a_referer(app, event, users):
+    """app.js sends the page the form was on (`_page`): a missing Referer (a proxy, a privacy setting)
+    no longer sends the host to the home page; another site's page is never taken."""
+    point = point_of(event, "21046")
+    phone = app.test_client()
+    resp = phone.post(f"/c/points/{point.id}/headcount", data={"headcount": "42", "_page": f"/c/points/{point.id}"})
+    assert resp.headers["Location"].split("next=")[1].replace("%2F", "/") == f"/c/points/{point.id}"
+    resp = phone.post(f"/c/points/{point.id}/headcount", data={"headcount": "42", "_page": "https://evil.example/x"})
+    assert resp.headers["Location"].split("next=")[1].replace("%2F", "/") == "/"  # the home page, not elsewhere
+    phone.post("/login", data={"username": "chost", "password": "test-pass-2023"})
+    html = phone.get("/").get_data(as_text=True)
+    kept = json.loads(re.search(r'id="kept-form">(.*?)</script>', html).group(1))
+    assert kept["fields"] == {"headcount": "42"}  # the page field is not kept as a field
+
+
 def test_a_form_refused_for_its_expired_token_comes_back_filled_in(app, event, users):
     app.config["WTF_CSRF_ENABLED"] = True
     point = point_of(event, "21046")
@@ -219,3 +234,24 @@ def test_the_roster_kept_on_the_phone_names_badges_and_marks_check_ins(app, even
     assert people["Trần Thị Bình"]["here"] is True and people["Trần Thị Bình"]["checked_in_dt"]
     assert people["Lê Văn Cường"]["checked_in_dt"] is None
     assert answer["csrf_token"]  # a page reopened from the phone's copy gets a current token
+
+
+def test_a_background_fetch_while_signed_out_writes_no_session(app, event, users):
+    """The service worker keeping the host page while signed out must not write a session: its cookie,
+    arriving last, replaced the sign-in page's and refused its form (the token did not match)."""
+    point = point_of(event, "21046")
+    phone = app.test_client()
+    resp = phone.get(f"/c/points/{point.id}", headers={"Sec-Fetch-Mode": "cors"})
+    assert resp.status_code == 302 and "/login" in resp.headers["Location"]
+    assert "Set-Cookie" not in resp.headers
+    opened = app.test_client().get(f"/c/points/{point.id}", headers={"Sec-Fetch-Mode": "navigate"})
+    assert "Set-Cookie" in opened.headers  # a page the user opened says "please sign in"
+
+
+def test_a_sign_in_form_refused_for_its_token_comes_back_with_its_next(app, event, users):
+    app.config["WTF_CSRF_ENABLED"] = True
+    phone = app.test_client()
+    page = "http://localhost/login?next=%2Fc%2Fpoints%2F7"
+    resp = phone.post("/login?next=%2Fc%2Fpoints%2F7", data={"username": "chost", "password": "test-pass-2023",
+                                                           "csrf_token": "stale"}, headers={"Referer": page})
+    assert resp.status_code == 302 and resp.headers["Location"] == "/login?next=%2Fc%2Fpoints%2F7"

@@ -7,6 +7,13 @@
     if (form.dataset.confirm && !window.confirm(form.dataset.confirm)) { e.preventDefault(); return; }
     if (form.dataset.submitting === "1") { e.preventDefault(); return; }
     form.dataset.submitting = "1";
+    // Which page the form was on, for a session that ended meanwhile (web/kept_forms.py): the
+    // Referer header alone can be missing (a proxy, a privacy setting, a page restored from cache).
+    if ((form.method || "").toLowerCase() === "post" && !form.querySelector("input[name=_page]")) {
+      var page = document.createElement("input");
+      page.type = "hidden"; page.name = "_page"; page.value = location.pathname + location.search;
+      form.appendChild(page);
+    }
     // A disabled button is left out of what the form sends: keep the clicked button's name=value
     // (e.g. to=ended) in a hidden field before disabling it.
     var submitter = e.submitter;

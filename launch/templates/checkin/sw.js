@@ -15,9 +15,11 @@ var PAGE = /^\/c\/points\/\d+(\/scan)?$/;
 var HASHED = /\.[0-9a-f]{12}(\.[A-Za-z0-9]+)?$/;
 
 function keepPage(path) {
-  return fetch(path, { credentials: "same-origin" }).then(function (res) {
-    // A redirect is the sign-in page: nothing to keep.
-    if (!res.ok || res.redirected) { throw new Error("not kept: " + res.status); }
+  // A redirect is the sign-in page: nothing to keep, and not followed (following it fetched the sign-in
+  // page in the background, whose new session cookie could replace the one of the sign-in page the
+  // user was filling in, and refuse its form).
+  return fetch(path, { credentials: "same-origin", redirect: "manual" }).then(function (res) {
+    if (!res.ok || res.redirected || res.type === "opaqueredirect") { throw new Error("not kept: " + res.status); }
     return caches.open(PAGES).then(function (c) { return c.put(path, res); });
   });
 }
