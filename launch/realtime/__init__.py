@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 def on_wall_changed(event_id: int, *, kind: str, point_id: int | None = None,
                     data: dict[str, Any] | None = None) -> None:
     """`wall_changed` -> the wall publisher; a failure is logged, never raised into the service."""
-    from launch.realtime import publisher
+    import launch.realtime.publisher as publisher
 
     try:
         publisher.announce(event_id, kind, point_id, data)
@@ -28,14 +28,14 @@ def on_wall_changed(event_id: int, *, kind: str, point_id: int | None = None,
 
 def on_campaign_changed(campaign_id: int) -> None:
     """`campaign_changed` -> the campaign's dashboards are told to refresh."""
-    from launch.realtime import publisher
+    import launch.realtime.publisher as publisher
 
     publisher.campaign_updated(campaign_id)
 
 
 def on_participants_changed(event_id: int, *, items: list[dict[str, Any]]) -> None:
     """`participants_changed` -> the event's whole wall gets the list of participants to assign."""
-    from launch.realtime import publisher
+    import launch.realtime.publisher as publisher
 
     publisher.participants_changed(event_id, items)
 
@@ -53,7 +53,7 @@ def init_realtime(app: Flask) -> None:
     The receivers are module functions, connected once (blinker ignores a second connect of the
     same receiver); they act in the sender's app context, so they serve every app of the process.
     """
-    from launch.realtime import handlers
+    import launch.realtime.handlers as handlers
 
     handlers.register()
     wall_changed.connect(on_wall_changed, weak=False)

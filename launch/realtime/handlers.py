@@ -26,9 +26,10 @@ from flask import current_app, request
 from flask_login import current_user
 from flask_socketio import emit, join_room, leave_room
 
+import launch.realtime.sessions as sessions
+import launch.realtime.snapshots as snapshots
 from launch.extensions import db, socketio
 from launch.models import Campaign, Event, EventPoint, User
-from launch.realtime import sessions, snapshots
 from launch.services import access, presence, wall
 from launch.services.errors import DomainError
 

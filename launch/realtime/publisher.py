@@ -174,9 +174,9 @@ def _flush_event(app: Flask, event_id: int, point_ids: set[int | None]) -> int:
     A delta that could not be sent leaves its viewers behind the model: the model is dropped, so
     the next flush starts from a fresh read and sends whole tiles and full counters.
     """
+    import launch.realtime.deltas as wall_deltas
+    import launch.realtime.sequence as sequence
     from launch.extensions import db
-    from launch.realtime import deltas as wall_deltas
-    from launch.realtime import sequence
 
     with app.app_context():
         try:
@@ -252,7 +252,7 @@ def _take_over(app: Flask, relay: WallRelay) -> int:
     """A new lease holder's first act: if the previous one died between draining changes and
     sending them, send every tile of every event under way (deltas carry full tile state, not
     increments, so this repairs every wall without a resync)."""
-    from launch.realtime import deltas as wall_deltas
+    import launch.realtime.deltas as wall_deltas
 
     wall_deltas.models(app).reset()  # another sender may have sent since this process last did
     if not relay.predecessor_died_sending():
@@ -369,8 +369,8 @@ def tick(app: Flask | None = None) -> int:
     with its listener's messages): the tick's number, above the viewer's, shows it, and the viewer
     resyncs. Sent by the lease holder every WALL_TICK_SECONDS.
     """
+    import launch.realtime.sequence as sequence
     from launch.extensions import db
-    from launch.realtime import sequence
     from launch.services.wall import live_rooms
 
     app = app or current_app._get_current_object()

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from flask import current_app
 
-from launch.realtime import sequence
+import launch.realtime.sequence as sequence
 from launch.realtime.wire import Encoded
 from launch.services.wall import full_view, wall_room
 
