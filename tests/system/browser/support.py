@@ -5,7 +5,10 @@ from __future__ import annotations
 import re
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from launch import create_app
 from launch.extensions import db
@@ -35,6 +38,15 @@ def recording_app(tmp_path, **overrides):
     app.wsgi_app = recording  # type: ignore[method-assign]
     app.seen_paths = seen
     return app
+
+
+@pytest.fixture(name="live_app")
+def recording_live_app(tmp_path) -> Iterator:
+    """The phone modules' `live_app` (import it into a module to use it): a `recording_app`."""
+    app = recording_app(tmp_path)
+    yield app
+    with app.app_context():
+        db.engine.dispose()
 
 
 def host_world(app) -> dict:

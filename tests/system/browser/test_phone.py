@@ -9,7 +9,6 @@ import json
 import re
 import shutil
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,7 +21,15 @@ from launch.extensions import db
 from launch.models import AttendeeCheckin, EventPoint
 from tests.support.services import CHROMIUM
 from tests.system.browser.conftest import BASE_ARGS, write_y4m
-from tests.system.browser.support import AXE, PHONE, axe_serious, host_world, recording_app, roster_on_phone, sign_in
+from tests.system.browser.support import (
+    AXE,
+    PHONE,
+    axe_serious,
+    host_world,
+    recording_live_app,  # noqa: F401 - the module's live_app fixture
+    roster_on_phone,
+    sign_in,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -30,14 +37,6 @@ CHECKIN_API = re.compile(r"^/api/v1/points/\d+/attendee-checkins$")
 #: Fixed badge codes, so one camera file (made before the browser starts) shows the right badges.
 BADGE_CODES = {"cuong": "c0ffee00c0ffee00c0ff", "binh": "b1b1b1b1b1b1b1b1b1b1"}
 LAYOUT: dict = {}
-
-
-@pytest.fixture
-def live_app(tmp_path) -> Iterator:
-    app = recording_app(tmp_path)
-    yield app
-    with app.app_context():
-        db.engine.dispose()
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ marked resolved from the operator's wall, the tile following live (item 11); peo
 roster, "—" and never "x/0" when unknown (item 13)."""
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -14,17 +13,15 @@ from sqlalchemy import func, select
 from launch.clock import utcnow
 from launch.extensions import db
 from launch.models import AttendeeCheckin, EventPoint, PointProblem, UndoneCheckin
-from tests.system.browser.support import PHONE, host_world, recording_app, roster_on_phone, sign_in
+from tests.system.browser.support import (
+    PHONE,
+    host_world,
+    recording_live_app,  # noqa: F401 - the module's live_app fixture
+    roster_on_phone,
+    sign_in,
+)
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def live_app(tmp_path) -> Iterator:
-    app = recording_app(tmp_path)
-    yield app
-    with app.app_context():
-        db.engine.dispose()
 
 
 @pytest.fixture

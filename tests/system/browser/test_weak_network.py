@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import expect
@@ -19,21 +18,21 @@ from sqlalchemy import func, select
 
 from launch.extensions import db
 from launch.models import AttendeeCheckin, EventPoint
-from tests.system.browser.support import LIBRARY, SLOW_3G, Wire, host_world, recording_app, roster_on_phone, sign_in
+from tests.system.browser.support import (
+    LIBRARY,
+    SLOW_3G,
+    Wire,
+    host_world,
+    recording_live_app,  # noqa: F401 - the module's live_app fixture
+    roster_on_phone,
+    sign_in,
+)
 
 pytestmark = pytest.mark.browser
 
 LIGHT = 100_000  # bytes on the wire for a page and everything it loads, the scanner library apart
 GOALS_MS = {"host_page_usable": 2000, "first_camera_start": 8000, "checkin_confirmed": 2000}
 RESULTS: dict = {}
-
-
-@pytest.fixture
-def live_app(tmp_path) -> Iterator:
-    app = recording_app(tmp_path)
-    yield app
-    with app.app_context():
-        db.engine.dispose()
 
 
 @pytest.fixture
