@@ -8,10 +8,12 @@ export FLASK_APP := app.py
 
 .PHONY: run test setup lint translations extract-messages bench clean db
 
-$(STAMP): requirements.txt requirements-dev.txt constraints.txt
+$(STAMP): requirements.txt requirements-dev.txt requirements-bench.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements-dev.txt -c constraints.txt
+	# the bench's load client too: `make test` runs the bench's smoke test
+	$(BIN)/pip install --quiet -r requirements-bench.txt -c constraints.txt
 	touch $(STAMP)
 
 $(MO): launch/translations/vi/LC_MESSAGES/messages.po $(STAMP)
